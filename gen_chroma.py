@@ -1,0 +1,314 @@
+"""Index every novel in a corpus folder into a persistent Chroma store plus a BM25 index.
+
+Usage: python gen_chroma.py [--corpus corpus/] [--persist chroma/] [--rebuild] [--lexical-only]
+
+Two phases. First the lexical index of every new or changed book (seconds: a new book can be
+asked about right away). Then the dense vectors (slow on a CPU), resumable: a build that is
+interrupted, even by kill -9, leaves the previous index usable, and the next run carries on
+where it stopped. Unchanged books cost nothing; a changed book keeps answering from its old
+version until the new one is complete. Files that cannot be read are skipped with a one-line
+warning and never touch what the index already holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_chroma import Chroma
+from tqdm import tqdm
+
+from config import Settings, get_settings
+from embeddings import EmbeddingUnavailable, embedding_spec, make_embeddings
+from index_store import (
+    BookEntry,
+    Manifest,
+    book_id_for,
+    chroma_client,
+    collect_garbage,
+    collection_name,
+    load_book,
+    load_manifest,
+    save_manifest,
+    write_book_version,
+    writer_lock,
+)
+from novel import NOVEL_SUFFIXES, NovelError, file_sha256, read_novel, split_novel
+
+SPLITTER_VERSION = 1  # bump when chapter detection or splitting changes, to re-split every book
+
+ProgressFn = Callable[[str, str, int, int], None]
+"""progress(stage, book title, done, total); stage is "lexical" or "dense"."""
+
+
+class IndexBuildError(RuntimeError):
+    """The build cannot start or go on; the message is one friendly line. The index is untouched."""
+
+
+@dataclass
+class BookReport:
+    """What a build did with one file."""
+
+    file: str
+    status: str
+    chapters: int = 0
+    chunks: int = 0
+
+
+@dataclass
+class BuildReport:
+    """What a build did, for the summary table and the app."""
+
+    books: list[BookReport] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    dense_pending: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    changed: bool = False
+
+
+def scan_corpus(corpus_dir: Path) -> list[Path]:
+    """The novel files in a corpus folder (sorted); a missing folder is an IndexBuildError."""
+    if not corpus_dir.is_dir():
+        raise IndexBuildError(f"语料目录不存在：{corpus_dir} / corpus folder not found: {corpus_dir}")
+    return sorted(p for p in corpus_dir.iterdir() if p.is_file() and p.suffix.lower() in NOVEL_SUFFIXES)
+
+
+def splitter_settings(settings: Settings) -> dict:
+    """The settings that decide how books are cut; a change re-splits every book."""
+    return {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap, "version": SPLITTER_VERSION}
+
+
+def build_index(
+    settings: Settings,
+    *,
+    rebuild: bool = False,
+    dense: bool = True,
+    progress: ProgressFn | None = None,
+) -> BuildReport:
+    """Bring the index in ``settings.persist_dir`` up to date with ``settings.corpus_dir``."""
+    started = time.perf_counter()
+    files = scan_corpus(settings.corpus_dir)
+    persist = settings.persist_dir
+    spec = embedding_spec(settings)
+    report = BuildReport()
+    with writer_lock(persist):
+        manifest = load_manifest(persist)
+        if manifest.books and manifest.embedding != spec.label and not rebuild:
+            raise IndexBuildError(
+                f"索引是用 {manifest.embedding} 建的，当前设置为 {spec.label}；加 --rebuild 重建 / the index was "
+                f"built with {manifest.embedding} but settings say {spec.label}; run with --rebuild"
+            )
+        if manifest.embedding != spec.label:
+            manifest.embedding, manifest.embedding_dim = spec.label, None
+            for entry in manifest.books.values():
+                entry.collection = collection_name(entry.book_id, entry.sha256, spec.label)
+                entry.dense_count = 0
+        resplit = manifest.splitter != splitter_settings(settings)
+        manifest.splitter = splitter_settings(settings)
+        staged = _lexical_phase(settings, files, manifest, resplit or rebuild, report, progress)
+        removed = {e.file for e in manifest.books.values()} - {p.name for p in files}
+        for book_id in [i for i, e in manifest.books.items() if e.file in removed]:
+            report.books.append(BookReport(manifest.books.pop(book_id).file, "removed"))
+            report.changed = True
+        save_manifest(persist, manifest)
+        if dense:
+            _dense_phase(settings, manifest, staged, report, progress)
+        for entry in staged:  # lexical-only run, or no embedder: the new text wins, dense follows later
+            manifest.books[entry.book_id] = entry
+        save_manifest(persist, manifest)
+        if dense and not report.dense_pending:
+            collect_garbage(persist, manifest)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _lexical_phase(
+    settings: Settings,
+    files: list[Path],
+    manifest: Manifest,
+    force: bool,
+    report: BuildReport,
+    progress: ProgressFn | None,
+) -> list[BookEntry]:
+    """Read, split and lexically index new or changed books.
+
+    New books enter the manifest at once (lexical-only until their vectors follow); changed books
+    are returned as staged entries, swapped in once their vectors are complete.
+    """
+    max_bytes = int(settings.max_file_mb * 1e6)
+    by_file = {entry.file: entry for entry in manifest.books.values()}
+    seen: dict[str, str] = {}
+    staged: list[BookEntry] = []
+    for number, path in enumerate(files, 1):
+        old = by_file.get(path.name)
+        if path.stat().st_size > max_bytes:
+            _skip(report, path, f"文件过大（>{settings.max_file_mb:g} MB）/ file over the size limit; skipped")
+            continue
+        sha = file_sha256(path)
+        if sha in seen:
+            _skip(report, path, f"与 {seen[sha]} 内容相同，已跳过 / duplicate of {seen[sha]}; skipped")
+            continue
+        seen[sha] = path.name
+        if old and old.sha256 == sha and not force:
+            report.books.append(BookReport(path.name, "unchanged", old.chapters, old.chunks))
+            continue
+        try:
+            novel = read_novel(path, max_bytes)
+        except (NovelError, OSError) as error:
+            _skip(report, path, str(error))
+            continue
+        report.warnings += [f"{path.name}: {warning}" for warning in novel.warnings]
+        chunks = split_novel(novel, settings.chunk_size, settings.chunk_overlap)
+        book_id = old.book_id if old else book_id_for(path.name)
+        version = f"{book_id}-{sha[:12]}"
+        write_book_version(settings.persist_dir, version, novel.text, chunks)
+        entry = BookEntry(
+            book_id=book_id, title=novel.title, file=path.name, sha256=sha, encoding=novel.encoding,
+            chars=len(novel.text), chapters=len(novel.chapters), last_chapter=novel.chapters[-1].number,
+            chunks=len(chunks), version_dir=version,
+            collection=collection_name(book_id, sha, manifest.embedding or ""),
+        )
+        if old:
+            staged.append(entry)
+        else:
+            manifest.books[book_id] = entry
+            save_manifest(settings.persist_dir, manifest)
+        report.books.append(BookReport(path.name, "updated" if old else "new", entry.chapters, entry.chunks))
+        report.changed = True
+        if progress:
+            progress("lexical", novel.title, number, len(files))
+    return staged
+
+
+def _skip(report: BuildReport, path: Path, reason: str) -> None:
+    report.warnings.append(f"{path.name}: {reason}")
+    report.books.append(BookReport(path.name, "skipped"))
+
+
+def _dense_phase(
+    settings: Settings,
+    manifest: Manifest,
+    staged: list[BookEntry],
+    report: BuildReport,
+    progress: ProgressFn | None,
+) -> None:
+    """Embed every book whose vectors are incomplete, resuming from what Chroma already holds."""
+    todo = [e for e in manifest.books.values() if not e.dense_complete] + staged
+    if not todo:
+        return
+    try:
+        embeddings = make_embeddings(settings)
+    except EmbeddingUnavailable as error:
+        report.warnings.append(f"向量索引推迟 / dense vectors postponed: {error}")
+        report.dense_pending = [e.title for e in todo]
+        return
+    dimension = len(embeddings.embed_query("维度"))
+    if manifest.embedding_dim not in (None, dimension):
+        raise IndexBuildError(
+            f"嵌入维度变了（{manifest.embedding_dim} → {dimension}）；加 --rebuild 重建 / embedding dimension "
+            "changed; run with --rebuild"
+        )
+    manifest.embedding_dim = dimension
+    for entry in todo:
+        _embed_book(settings, entry, embeddings, progress)
+        if entry in staged:
+            staged.remove(entry)
+            manifest.books[entry.book_id] = entry
+        save_manifest(settings.persist_dir, manifest)
+        report.changed = True
+
+
+def _embed_book(settings: Settings, entry: BookEntry, embeddings, progress: ProgressFn | None) -> None:
+    """Add the missing chunks of one book version to its Chroma collection, batch by batch."""
+    store = Chroma(
+        client=chroma_client(settings.persist_dir), collection_name=entry.collection, embedding_function=embeddings
+    )
+    done = set(store.get(include=[])["ids"])
+    book = load_book(settings.persist_dir, entry)
+    missing = [i for i in range(entry.chunks) if str(i) not in done]
+    batch_size = settings.embedding_batch_size
+    for offset in range(0, len(missing), batch_size):
+        batch = missing[offset: offset + batch_size]
+        store.add_texts(
+            [book.chunk_text(i) for i in batch],
+            metadatas=[{"chapter": int(book.chapter[i]), "chapter_title": book.chapter_title[i],
+                        "start": int(book.start[i]), "end": int(book.end[i])} for i in batch],
+            ids=[str(i) for i in batch],
+        )
+        if progress:
+            progress("dense", entry.title, len(done) + offset + len(batch), entry.chunks)
+    entry.dense_count = entry.chunks
+
+
+class TqdmProgress:
+    """Progress bars for the terminal: one for reading books, one per book being embedded."""
+
+    def __init__(self) -> None:
+        self._bars: dict[tuple[str, str], tqdm] = {}
+
+    def __call__(self, stage: str, title: str, done: int, total: int) -> None:
+        key = (stage, "" if stage == "lexical" else title)
+        if key not in self._bars:
+            label = "读取与关键词索引 / reading" if stage == "lexical" else f"向量 / embedding《{title}》"
+            unit = "本" if stage == "lexical" else "块"
+            self._bars[key] = tqdm(total=total, desc=label, unit=unit, dynamic_ncols=True, file=sys.stderr)
+        bar = self._bars[key]
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+
+def print_summary(report: BuildReport, persist_dir: Path) -> None:
+    """The closing table: one row per book, then totals and time."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"索引 / index: {persist_dir}")
+    for column in ("书 / book", "状态 / status", "章 / chapters", "块 / chunks"):
+        table.add_column(column)
+    for book in report.books:
+        table.add_row(book.file, book.status, str(book.chapters or ""), str(book.chunks or ""))
+    table.add_row("合计 / total", f"{report.seconds:.1f} s", str(sum(b.chapters for b in report.books)),
+                  str(sum(b.chunks for b in report.books)))
+    console = Console(stderr=True)
+    console.print(table)
+    if report.dense_pending:
+        console.print("向量未完成，检索暂用关键词 / dense vectors pending (keyword retrieval meanwhile): "
+                      + "、".join(report.dense_pending))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    settings = get_settings()
+    add = parser.add_argument
+    add("--corpus", type=Path, default=settings.corpus_dir, help="folder of novels (default: %(default)s)")
+    add("--persist", type=Path, default=settings.persist_dir, help="index folder (default: %(default)s)")
+    add("--rebuild", action="store_true", help="re-embed everything (needed after changing the embedding model)")
+    add("--lexical-only", action="store_true", help="build only the keyword index now; vectors on a later run")
+    add("--chunk-size", type=int, default=settings.chunk_size, help="characters per chunk (default: %(default)s)")
+    add("--chunk-overlap", type=int, default=settings.chunk_overlap, help="overlap (default: %(default)s)")
+    args = parser.parse_args(argv)
+    run_settings = settings.model_copy(update={
+        "corpus_dir": args.corpus, "persist_dir": args.persist,
+        "chunk_size": args.chunk_size, "chunk_overlap": args.chunk_overlap,
+    })
+    try:
+        report = build_index(run_settings, rebuild=args.rebuild, dense=not args.lexical_only, progress=TqdmProgress())
+    except (IndexBuildError, EmbeddingUnavailable) as error:
+        print(f"错误 / error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("已中断；已完成的部分已保存，再次运行会继续 / interrupted; rerun to continue", file=sys.stderr)
+        return 130
+    for warning in report.warnings:
+        print(f"警告 / warning: {warning}", file=sys.stderr)
+    print_summary(report, run_settings.persist_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Lexical (BM25) index of a book's chunks: jieba words (rjieba, the Rust port) scored by bm25s.
+
+Tokens become integer ids as they are read, held in compact arrays, so a 30 MB web novel is
+indexed in bounded memory.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from array import array
+from collections.abc import Iterable
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import rjieba
+
+_KEEP = re.compile(r"\w", re.UNICODE)
+# Question words and particles that carry no information about which passage answers.
+STOPWORDS = frozenset(
+    "的 了 是 在 和 与 及 或 吗 呢 吧 啊 呀 么 什么 谁 哪 哪里 哪儿 哪个 哪些 为什么 怎么 怎样 如何 多少 几 "
+    "有 被 把 给 他 她 它 他们 她们 我 你 这 那 这个 那个 一个 中 里 上 时 时候 之 其 "
+    "the a an of to in on at is are was were be and or what who whom which where when why how did does do".split()
+)
+
+
+def tokenize(text: str) -> list[str]:
+    """Search-mode jieba words, lower-cased, without punctuation, spaces or stopwords."""
+    return [
+        token
+        for token in (word.strip().lower() for word in rjieba.cut_for_search(text))
+        if token and _KEEP.search(token) and token not in STOPWORDS
+    ]
+
+
+class LexicalIndex:
+    """BM25 over one book's chunks; scores can be masked (spoiler limit) before ranking."""
+
+    def __init__(self, model: bm25s.BM25, vocab: dict[str, int]):
+        self.model = model
+        self.vocab = vocab
+
+    @classmethod
+    def build(cls, texts: Iterable[str]) -> LexicalIndex:
+        """Index the chunk texts, in order (document i = chunk i)."""
+        vocab: dict[str, int] = {}
+        ids = []
+        for text in texts:
+            ids.append(array("I", (vocab.setdefault(token, len(vocab)) for token in tokenize(text))))
+        if not vocab:
+            vocab[""] = 0
+        model = bm25s.BM25()
+        model.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
+        return cls(model, vocab)
+
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top-k (chunk index, score) for the query; ``allowed`` is a boolean mask over chunks."""
+        token_ids = [self.vocab[token] for token in tokenize(query) if token in self.vocab]
+        if not token_ids:
+            return []
+        scores = self.model.get_scores_from_ids(token_ids)
+        if allowed is not None:
+            scores = np.where(allowed, scores, 0.0)
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+    def save(self, folder: Path) -> None:
+        """Write the index into ``folder`` (bm25s arrays + the vocabulary)."""
+        self.model.save(str(folder))
+        (folder / "vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex:
+        """Load an index written by ``save`` (memory-mapped arrays)."""
+        model = bm25s.BM25.load(str(folder), mmap=True)
+        vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+        return cls(model, vocab)

@@ -1,0 +1,276 @@
+"""Read a novel file: decode its bytes, normalise the text, find its chapters, split it into cited chunks.
+
+Offsets (``start``/``end``) always index the *normalised* text (line ends as ``\\n``), which the index
+keeps beside the chunks, so ``text[start:end] == chunk.text``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+NOVEL_SUFFIXES = (".txt", ".md", ".epub")
+
+# Chinese-aware split points, coarsest first; each stays at the end of the piece it closes.
+CHINESE_SEPARATORS = ["\n\n", "\n", "。”", "！”", "？”", "。", "！", "？", "；", "…", "”", "，", ". ", " ", ""]
+
+_NUMERAL = r"[0-9０-９零〇一二三四五六七八九十百千万两壹贰叁肆伍陆柒捌玖拾佰仟]+"
+_ROMAN = r"[IVXLCDM]+"
+CHAPTER_HEADING = re.compile(
+    rf"^[ \t]*(?:"
+    rf"(?P<zh>第{_NUMERAL}[章回节卷集部篇])(?:[ \t:：·.、]+(?P<zh_title>[^\n]{{0,40}}))?"
+    rf"|(?P<named>序章|序言|楔子|引子|尾声|后记|番外)(?P<named_title>[ \t:：·.、][^\n]{{0,40}}|[^\n]{{0,20}})"
+    rf"|(?P<en>(?:Chapter|CHAPTER)[ \t]+(?:\d+|{_ROMAN}))\b(?P<en_title>[^\n]{{0,80}})"
+    rf")[ \t]*$",
+    re.MULTILINE,
+)
+_OTHER_CJK_ENCODINGS = {"big5", "big5hkscs", "cp950", "shift-jis", "cp932", "euc-jp", "utf-16-le", "utf-16-be"}
+_SENTENCE_END = ("。", "！", "？", "，", "；", "!", "?", ",", ";")
+
+
+class NovelError(ValueError):
+    """A file that cannot be read as a novel; the message is one friendly line."""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A chapter: its running number (0 = text before the first heading), title and span."""
+
+    number: int
+    title: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a chapter, with everything needed to cite it."""
+
+    index: int
+    text: str
+    chapter: int
+    chapter_title: str
+    start: int
+    end: int
+
+
+@dataclass
+class Novel:
+    """A decoded, normalised novel with its chapters."""
+
+    path: Path
+    title: str
+    text: str
+    encoding: str
+    sha256: str
+    chapters: list[Chapter] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def decode_bytes(data: bytes) -> tuple[str, str, list[str]]:
+    """Decode a novel's bytes: returns (text, encoding, warnings) or raises NovelError.
+
+    BOMs first (UTF-8/16/32), then strict UTF-8, then charset-normalizer's guess; GBK and GB2312
+    are decoded as GB18030, their superset.
+    """
+    if not data.strip():
+        raise NovelError("文件是空的 / the file is empty")
+    for bom, encoding in (
+        (b"\xef\xbb\xbf", "utf-8-sig"),
+        (b"\xff\xfe\x00\x00", "utf-32"),
+        (b"\x00\x00\xfe\xff", "utf-32"),
+        (b"\xff\xfe", "utf-16"),
+        (b"\xfe\xff", "utf-16"),
+    ):
+        if data.startswith(bom):
+            return _strict_decode(data, encoding), encoding, []
+    try:
+        return data.decode("utf-8"), "utf-8", []
+    except UnicodeDecodeError as error:
+        utf8_error = error
+    if b"\x00" in data[:8192]:
+        raise NovelError("这看起来是二进制文件，不是文本 / this looks like a binary file, not text")
+    sample = data[: 1 << 18]
+    if len(sample) < len(data) and b"\n" in sample:
+        sample = sample[: sample.rindex(b"\n")]  # never cut a multi-byte character in two
+    guess = from_bytes(sample).best()
+    guessed = guess.encoding.lower().replace("_", "-") if guess else ""
+    if guessed in _OTHER_CJK_ENCODINGS:
+        return _strict_decode(data, guessed), guessed, []
+    text = _looks_chinese(data, "gb18030")  # GBK/GB2312 files decode as their superset GB18030
+    if text is not None:
+        return text, "gb18030", []
+    if guessed in {"euc-kr", "cp949"}:
+        return _strict_decode(data, guessed), guessed, []
+    # A single-byte guess (cp1252, latin-1…) for a file that is almost UTF-8 is a corrupted UTF-8 file.
+    return _mostly_utf8(data, utf8_error)
+
+
+def _looks_chinese(data: bytes, encoding: str) -> str | None:
+    """The text if ``data`` decodes strictly and its non-ASCII characters are mostly CJK, else None."""
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    wide = [ch for ch in text if ord(ch) > 127]
+    cjk = sum("\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef" for ch in wide)
+    return text if wide and cjk >= 0.8 * len(wide) else None
+
+
+def _strict_decode(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise NovelError(
+            f"按 {encoding} 解码失败（第 {error.start} 字节）/ cannot decode as {encoding} at byte {error.start}"
+        ) from None
+
+
+def _mostly_utf8(data: bytes, error: UnicodeDecodeError) -> tuple[str, str, list[str]]:
+    """Accept UTF-8 with a few bad bytes (replaced, with a warning); refuse anything worse."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    if bad and bad <= max(3, len(text) // 1000) and any(ord(ch) > 127 for ch in text[:4096]):
+        return text, "utf-8", [f"{bad} 处字节无法解码，已替换为 � / {bad} undecodable bytes replaced"]
+    raise NovelError(
+        f"无法识别文件编码（第 {error.start} 字节起无法解码），请另存为 UTF-8 / "
+        f"cannot detect the encoding (undecodable bytes from byte {error.start}); save it as UTF-8"
+    )
+
+
+def normalise_text(text: str) -> str:
+    """Line ends to ``\\n``; full-width and no-break spaces to plain spaces; stray BOMs removed."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    return text.translate({0x3000: " ", 0xA0: " "})
+
+
+def _epub_text(path: Path) -> str:
+    """The text of an EPUB's documents in reading order (needs ebooklib)."""
+    import ebooklib
+    from ebooklib import epub
+
+    book = epub.read_epub(str(path))
+    parts = []
+    for item in book.get_items_of_type(ebooklib.ITEM_DOCUMENT):
+        html = item.get_content().decode("utf-8", errors="replace")
+        html = re.sub(r"<(script|style)[^>]*>.*?</\1>", "", html, flags=re.S)
+        html = re.sub(r"</(p|div|h\d|li|br)>|<br\s*/?>", "\n", html)
+        parts.append(re.sub(r"<[^>]+>", "", html))
+    return "\n\n".join(parts)
+
+
+def read_novel(path: Path, max_bytes: int) -> Novel:
+    """Read, decode and normalise a novel file and find its chapters; raises NovelError for bad input."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise NovelError(
+            f"文件过大（{size / 1e6:.1f} MB > {max_bytes / 1e6:.0f} MB 上限）/ file too large; "
+            "raise NOVELCHAT_MAX_FILE_MB to allow it"
+        )
+    sha = file_sha256(path)
+    if path.suffix.lower() == ".epub":
+        try:
+            text, encoding, warnings = _epub_text(path), "epub", []
+        except Exception as error:  # ebooklib raises many kinds for broken archives
+            raise NovelError(f"无法读取 EPUB / cannot read the EPUB: {error}") from None
+    else:
+        text, encoding, warnings = decode_bytes(path.read_bytes())
+    text = normalise_text(text)
+    if not text.strip():
+        raise NovelError("文件里没有文字 / the file holds no text")
+    return Novel(path, path.stem, text, encoding, sha, detect_chapters(text), warnings)
+
+
+def chinese_numeral_to_int(numeral: str) -> int | None:
+    """Parse ``一百零八``, ``十二``, ``两千``, ``２３`` or ``23`` into an int (None if it is not a number)."""
+    numeral = numeral.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    if numeral.isdigit():
+        return int(numeral)
+    digits = {"零": 0, "〇": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "两": 2, "三": 3, "叁": 3, "四": 4, "肆": 4,
+              "五": 5, "伍": 5, "六": 6, "陆": 6, "七": 7, "柒": 7, "八": 8, "捌": 8, "九": 9, "玖": 9}
+    units = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000, "万": 10000}
+    total, section, digit = 0, 0, None
+    for char in numeral:
+        if char in digits:
+            digit = digits[char] if digit is None else digit * 10 + digits[char]
+        elif char in units:
+            unit = units[char]
+            if unit == 10000:
+                total += (section + (digit or 0)) * unit
+                section = 0
+            else:
+                section += (1 if digit is None else digit) * unit
+            digit = None
+        else:
+            return None
+    return total + section + (digit or 0)
+
+
+def detect_chapters(text: str) -> list[Chapter]:
+    """Find chapter headings; numbered headings (第X章/回/节, Chapter N) count 1, 2, 3…
+
+    Volume (卷/部/集/篇) and named headings (序章, 楔子, 尾声, 番外…) keep the current number.
+    Headings with no body (a table of contents) are ignored. No headings → one chapter.
+    """
+    headings = []
+    for match in CHAPTER_HEADING.finditer(text):
+        line = match.group(0).strip()
+        if line.endswith(_SENTENCE_END) or len(line) > 60:
+            continue
+        counts = bool(match.group("en")) or bool(match.group("zh") and match.group("zh")[-1] in "章回节")
+        headings.append((match.start(), match.end(), line, counts))
+    starts = [start for start, *_ in headings] + [len(text)]
+    kept = [(start, line, counts) for (start, end, line, counts), next_start in zip(headings, starts[1:], strict=True)
+            if text[end:next_start].strip()]
+    if not kept:
+        return [Chapter(1, "全文", 0, len(text))]
+    chapters = []
+    if text[: kept[0][0]].strip():
+        chapters.append(Chapter(0, "正文前 / front matter", 0, kept[0][0]))
+    number = 0
+    bounds = [start for start, _, _ in kept] + [len(text)]
+    for (start, title, counts), end in zip(kept, bounds[1:], strict=True):
+        number += counts
+        chapters.append(Chapter(number, re.sub(r"\s+", " ", title), start, end))
+    return chapters
+
+
+def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterTextSplitter:
+    """LangChain's recursive splitter with Chinese sentence punctuation as split points."""
+    return RecursiveCharacterTextSplitter(
+        chunk_size=chunk_size,
+        chunk_overlap=min(chunk_overlap, chunk_size // 2),
+        separators=CHINESE_SEPARATORS,
+        keep_separator="end",
+    )
+
+
+def split_novel(novel: Novel, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
+    """Split each chapter on its own (never across a boundary); chunks carry chapter and offsets."""
+    splitter = make_splitter(chunk_size, chunk_overlap)
+    chunks: list[Chunk] = []
+    for chapter in novel.chapters:
+        body = novel.text[chapter.start: chapter.end]
+        search_from = 0
+        for piece in splitter.split_text(body):
+            position = body.find(piece, search_from)
+            if position < 0:
+                position = body.find(piece)
+            start = chapter.start + position
+            chunks.append(Chunk(len(chunks), piece, chapter.number, chapter.title, start, start + len(piece)))
+            search_from = position + 1
+    return chunks

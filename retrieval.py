@@ -1,0 +1,202 @@
+"""Hybrid retrieval over the on-disk index: BM25 and Chroma, fused by reciprocal rank.
+
+The reader's spoiler limit (``max_chapter``) is a hard filter in both retrievers. A book whose
+vectors are not complete (or were made by another embedding model) is searched lexically only,
+and the result says so in ``notes``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from langchain_chroma import Chroma
+from langchain_core.embeddings import Embeddings
+
+from config import Settings
+from embeddings import EmbeddingUnavailable, embedding_spec, make_embeddings
+from index_store import MANIFEST_NAME, BookEntry, LoadedBook, Manifest, chroma_client, load_book, load_manifest
+
+Mode = Literal["hybrid", "bm25", "dense"]
+RRF_K = 60  # the constant of Cormack et al.; ranks matter, raw scores do not
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk with its citation and how each retriever ranked it (1-based, None = not found)."""
+
+    book_id: str
+    book: str
+    chapter: int
+    chapter_title: str
+    start: int
+    end: int
+    text: str
+    score: float = 0.0
+    lexical_rank: int | None = None
+    dense_rank: int | None = None
+
+    @property
+    def citation(self) -> str:
+        return f"《{self.book}》{self.chapter_title}（{self.start}–{self.end}）"
+
+
+@dataclass
+class Retrieval:
+    """Passages best first, plus notes for the reader (e.g. a book searched by keywords only)."""
+
+    passages: list[Passage]
+    notes: list[str] = field(default_factory=list)
+
+
+class NoIndexError(RuntimeError):
+    """There is no index (or no such book); the message is one friendly line."""
+
+
+def rrf_fuse(rankings: list[list[tuple[str, int]]], k: int) -> list[tuple[tuple[str, int], float]]:
+    """Reciprocal-rank fusion of ranked lists of (book_id, chunk) keys; best first, top k."""
+    scores: dict[tuple[str, int], float] = {}
+    for ranking in rankings:
+        for rank, key in enumerate(ranking, 1):
+            scores[key] = scores.get(key, 0.0) + 1.0 / (RRF_K + rank)
+    return sorted(scores.items(), key=lambda item: -item[1])[:k]
+
+
+class Library:
+    """The index of one folder opened for reading; reloads itself when the manifest changes."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.persist_dir = Path(settings.persist_dir)
+        self._lock = threading.Lock()
+        self._manifest_mtime = -1.0
+        self.manifest = Manifest()
+        self._books: dict[str, LoadedBook] = {}
+        self._embeddings: Embeddings | None = None
+        self._embedding_error: str | None = None
+
+    # --- what is indexed --------------------------------------------------------------------------
+    def refresh(self) -> Manifest:
+        """Re-read the manifest if a build changed it."""
+        path = self.persist_dir / MANIFEST_NAME
+        mtime = path.stat().st_mtime if path.exists() else 0.0
+        with self._lock:
+            if mtime != self._manifest_mtime:
+                self.manifest = load_manifest(self.persist_dir)
+                self._manifest_mtime = mtime
+                current = {e.version_dir for e in self.manifest.books.values()}
+                self._books = {k: v for k, v in self._books.items() if v.entry.version_dir in current}
+        return self.manifest
+
+    def books(self) -> list[BookEntry]:
+        """Indexed books, by title."""
+        return sorted(self.refresh().books.values(), key=lambda e: e.title)
+
+    def find_book(self, name: str) -> BookEntry:
+        """A book by id, title or file name."""
+        for entry in self.books():
+            if name in (entry.book_id, entry.title, entry.file):
+                return entry
+        known = "、".join(e.title for e in self.books()) or "（无 / none）"
+        raise NoIndexError(f"索引中没有《{name}》；已有：{known} / no book {name!r} in the index")
+
+    def dense_ready(self, entry: BookEntry) -> bool:
+        """Whether the book's vectors are complete and made by the configured embedding model."""
+        return entry.dense_complete and self.manifest.embedding == embedding_spec(self.settings).label
+
+    def loaded(self, entry: BookEntry) -> LoadedBook:
+        """The book's text, chunk metadata and lexical index (loaded once)."""
+        with self._lock:
+            book = self._books.get(entry.book_id)
+            if book is None or book.entry.version_dir != entry.version_dir:
+                book = self._books[entry.book_id] = load_book(self.persist_dir, entry)
+            return book
+
+    def embeddings(self) -> Embeddings | None:
+        """The query embedder, made once; None (with a note) when it cannot be loaded."""
+        if self._embeddings is None and self._embedding_error is None:
+            try:
+                self._embeddings = make_embeddings(self.settings)
+            except EmbeddingUnavailable as error:
+                self._embedding_error = str(error)
+        return self._embeddings
+
+    # --- retrieval ----------------------------------------------------------------------------------
+    def retrieve(
+        self,
+        question: str,
+        k: int = 5,
+        book: str | None = None,
+        max_chapter: int | None = None,
+        mode: Mode = "hybrid",
+    ) -> Retrieval:
+        """The k best passages for the question, never past chapter ``max_chapter``."""
+        entries = [self.find_book(book)] if book else self.books()
+        if not entries:
+            raise NoIndexError("还没有索引任何书：先运行 python gen_chroma.py / nothing indexed yet: run gen_chroma.py")
+        depth = max(4 * k, 20)
+        notes: list[str] = []
+        rankings = []
+        if mode in ("hybrid", "bm25"):
+            rankings.append(self._lexical_ranking(question, entries, depth, max_chapter))
+        if mode in ("hybrid", "dense"):
+            rankings.append(self._dense_ranking(question, entries, depth, max_chapter, notes))
+        by_id = {entry.book_id: entry for entry in entries}
+        passages = []
+        for (book_id, index), score in rrf_fuse(rankings, k):
+            loaded = self.loaded(by_id[book_id])
+            passages.append(Passage(
+                book_id=book_id, book=loaded.entry.title, chapter=int(loaded.chapter[index]),
+                chapter_title=loaded.chapter_title[index], start=int(loaded.start[index]),
+                end=int(loaded.end[index]), text=loaded.chunk_text(index), score=score,
+                lexical_rank=_rank_in(rankings[0], (book_id, index)) if mode != "dense" else None,
+                dense_rank=_rank_in(rankings[-1], (book_id, index)) if mode != "bm25" else None,
+            ))
+        return Retrieval(passages, notes)
+
+    def _lexical_ranking(
+        self, question: str, entries: list[BookEntry], depth: int, max_chapter: int | None
+    ) -> list[tuple[str, int]]:
+        hits = []
+        for entry in entries:
+            loaded = self.loaded(entry)
+            allowed = None if max_chapter is None else loaded.chapter <= max_chapter
+            hits += [(score, entry.book_id, index) for index, score in loaded.lexical.search(question, depth, allowed)]
+        return [(book_id, index) for _, book_id, index in sorted(hits, key=lambda h: -h[0])[:depth]]
+
+    def _dense_ranking(
+        self, question: str, entries: list[BookEntry], depth: int, max_chapter: int | None, notes: list[str]
+    ) -> list[tuple[str, int]]:
+        ready = [e for e in entries if self.dense_ready(e)]
+        for entry in entries:
+            if entry not in ready:
+                notes.append(
+                    f"《{entry.title}》的向量索引尚未完成，本次仅用关键词检索 / vectors for {entry.title} are not "
+                    "ready: keyword search only"
+                )
+        embeddings = self.embeddings() if ready else None
+        if embeddings is None:
+            if self._embedding_error:
+                notes.append(self._embedding_error)
+            return []
+        vector = embeddings.embed_query(question)
+        where = None if max_chapter is None else {"chapter": {"$lte": int(max_chapter)}}
+        hits = []
+        for entry in ready:
+            store = Chroma(client=chroma_client(self.persist_dir), collection_name=entry.collection,
+                           embedding_function=embeddings)
+            for document, distance in store.similarity_search_by_vector_with_relevance_scores(
+                vector, k=min(depth, entry.chunks), filter=where
+            ):
+                hits.append((distance, entry.book_id, int(document.id)))
+        return [(book_id, index) for _, book_id, index in sorted(hits)[:depth]]
+
+
+def _rank_in(ranking: list[tuple[str, int]], key: tuple[str, int]) -> int | None:
+    try:
+        return ranking.index(key) + 1
+    except ValueError:
+        return None
+

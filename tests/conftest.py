@@ -1,0 +1,48 @@
+"""Shared fixtures: offline hub settings, paths to ../shared data, and the sample novella's index (built once)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+NOVELLA = ROOT / "corpus" / "青石镇的灯.txt"
+sys.path.insert(0, str(ROOT))
+
+from config import Settings  # noqa: E402
+from gen_chroma import build_index  # noqa: E402
+
+
+def shared_file(relative: str) -> Path:
+    """A file under ../shared/data, or skip the test cleanly when it is absent."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"../shared/data/{relative} is not here")
+    return path
+
+
+def make_settings(corpus: Path, persist: Path, **overrides) -> Settings:
+    """Settings for a test: no .env, the given folders."""
+    return Settings(_env_file=None, corpus_dir=corpus, persist_dir=persist, **overrides)
+
+
+@pytest.fixture(scope="session")
+def novella_index(tmp_path_factory) -> Settings:
+    """The sample novella indexed (lexical and dense) once per test session."""
+    base = tmp_path_factory.mktemp("novella")
+    corpus = base / "corpus"
+    corpus.mkdir()
+    shutil.copy(NOVELLA, corpus / NOVELLA.name)
+    settings = make_settings(corpus, base / "chroma")
+    report = build_index(settings)
+    assert not report.warnings, report.warnings
+    return settings

