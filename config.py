@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     persist_dir: Path = Field(Path("chroma"), description="Folder of the persistent index (Chroma + BM25 + manifest).")
     chunk_size: int = Field(600, ge=50, description="Chunk length in characters.")
     chunk_overlap: int = Field(100, ge=0, description="Characters shared by neighbouring chunks.")
+    dense_window: int = Field(
+        300, ge=0, description="Characters per dense vector inside a chunk (0 = one vector per chunk)."
+    )
     max_file_mb: float = Field(64.0, gt=0, description="Files larger than this (MB) are refused.")
 
     # --- embeddings -------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from index_store import (
     write_book_version,
     writer_lock,
 )
-from novel import NOVEL_SUFFIXES, NovelError, file_sha256, read_novel, split_novel
+from novel import NOVEL_SUFFIXES, NovelError, file_sha256, make_splitter, read_novel, split_novel
 
 SPLITTER_VERSION = 1  # bump when chapter detection or splitting changes, to re-split every book
 
@@ -78,8 +78,14 @@ def scan_corpus(corpus_dir: Path) -> list[Path]:
 
 
 def splitter_settings(settings: Settings) -> dict:
-    """The settings that decide how books are cut; a change re-splits every book."""
-    return {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap, "version": SPLITTER_VERSION}
+    """The settings that decide how books are cut; a change re-splits (and re-embeds) every book."""
+    return {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap,
+            "dense_window": settings.dense_window, "version": SPLITTER_VERSION}
+
+
+def vector_key(settings: Settings) -> str:
+    """What a book's vectors depend on besides its text: the embedding model and the window size."""
+    return f"{embedding_spec(settings).label}|window={settings.dense_window}"
 
 
 def build_index(
@@ -105,7 +111,7 @@ def build_index(
         if manifest.embedding != spec.label:
             manifest.embedding, manifest.embedding_dim = spec.label, None
             for entry in manifest.books.values():
-                entry.collection = collection_name(entry.book_id, entry.sha256, spec.label)
+                entry.collection = collection_name(entry.book_id, entry.sha256, vector_key(settings))
                 entry.dense_count = 0
         resplit = manifest.splitter != splitter_settings(settings)
         manifest.splitter = splitter_settings(settings)
@@ -170,7 +176,7 @@ def _lexical_phase(
             book_id=book_id, title=novel.title, file=path.name, sha256=sha, encoding=novel.encoding,
             chars=len(novel.text), chapters=len(novel.chapters), last_chapter=novel.chapters[-1].number,
             chunks=len(chunks), version_dir=version,
-            collection=collection_name(book_id, sha, manifest.embedding or ""),
+            collection=collection_name(book_id, sha, vector_key(settings)),
         )
         if old:
             staged.append(entry)
@@ -223,24 +229,33 @@ def _dense_phase(
 
 
 def _embed_book(settings: Settings, entry: BookEntry, embeddings, progress: ProgressFn | None) -> None:
-    """Add the missing chunks of one book version to its Chroma collection, batch by batch."""
+    """Add the missing vectors of one book version to its Chroma collection, a batch of chunks at a time.
+
+    Each chunk gets one vector per window of ``dense_window`` characters (id ``chunk-window``): short
+    windows give sharper vectors than one vector per 600-character chunk, and a hit maps back to its chunk.
+    """
     store = Chroma(
         client=chroma_client(settings.persist_dir), collection_name=entry.collection, embedding_function=embeddings
     )
     done = set(store.get(include=[])["ids"])
     book = load_book(settings.persist_dir, entry)
-    missing = [i for i in range(entry.chunks) if str(i) not in done]
+    window = make_splitter(settings.dense_window, settings.dense_window // 5) if settings.dense_window else None
     batch_size = settings.embedding_batch_size
-    for offset in range(0, len(missing), batch_size):
-        batch = missing[offset: offset + batch_size]
-        store.add_texts(
-            [book.chunk_text(i) for i in batch],
-            metadatas=[{"chapter": int(book.chapter[i]), "chapter_title": book.chapter_title[i],
-                        "start": int(book.start[i]), "end": int(book.end[i])} for i in batch],
-            ids=[str(i) for i in batch],
-        )
+    for first in range(0, entry.chunks, batch_size):
+        ids, texts, metadatas = [], [], []
+        for index in range(first, min(first + batch_size, entry.chunks)):
+            chunk_text = book.chunk_text(index)
+            metadata = {"chunk": index, "chapter": int(book.chapter[index]),
+                        "chapter_title": book.chapter_title[index]}
+            for number, piece in enumerate(window.split_text(chunk_text) if window else [chunk_text]):
+                if f"{index}-{number}" not in done:
+                    ids.append(f"{index}-{number}")
+                    texts.append(piece)
+                    metadatas.append(metadata)
+        if ids:
+            store.add_texts(texts, metadatas=metadatas, ids=ids)
         if progress:
-            progress("dense", entry.title, len(done) + offset + len(batch), entry.chunks)
+            progress("dense", entry.title, min(first + batch_size, entry.chunks), entry.chunks)
     entry.dense_count = entry.chunks
 
 

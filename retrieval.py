@@ -187,11 +187,16 @@ class Library:
         for entry in ready:
             store = Chroma(client=chroma_client(self.persist_dir), collection_name=entry.collection,
                            embedding_function=embeddings)
+            # several windows per chunk: fetch more, keep each chunk's best window
             for document, distance in store.similarity_search_by_vector_with_relevance_scores(
-                vector, k=min(depth, entry.chunks), filter=where
+                vector, k=3 * depth, filter=where
             ):
-                hits.append((distance, entry.book_id, int(document.id)))
-        return [(book_id, index) for _, book_id, index in sorted(hits)[:depth]]
+                hits.append((distance, entry.book_id, int(document.metadata["chunk"])))
+        ranking: list[tuple[str, int]] = []
+        for _, book_id, index in sorted(hits):
+            if (book_id, index) not in ranking:
+                ranking.append((book_id, index))
+        return ranking[:depth]
 
 
 def _rank_in(ranking: list[tuple[str, int]], key: tuple[str, int]) -> int | None:

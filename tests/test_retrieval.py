@@ -1,0 +1,109 @@
+"""Hybrid retrieval on the sample novella's real index: recall, spoiler limit, citations, the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+
+from embeddings import EmbeddingUnavailable, make_embeddings
+from ragchat import evaluate
+from retrieval import Library, NoIndexError
+from tests.conftest import ROOT, make_settings
+from tests.test_index import run_cli
+
+QA_FILE = ROOT / "tests" / "data" / "novella_qa.jsonl"
+
+
+@pytest.fixture(scope="module")
+def library(novella_index) -> Library:
+    return Library(novella_index)
+
+
+def test_hybrid_recall_on_the_novella_beats_each_retriever_alone(library):
+    recall = {mode: evaluate(QA_FILE, 5, mode, library).recall for mode in ("hybrid", "bm25", "dense")}
+    assert recall["hybrid"] >= 0.9, recall
+    assert recall["hybrid"] >= recall["bm25"] and recall["hybrid"] >= recall["dense"], recall
+
+
+def test_questions_have_answers_in_their_chapter():
+    lines = [json.loads(line) for line in QA_FILE.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) >= 40 and all(line["answers"] and line["chapter"] >= 1 for line in lines)
+
+
+def test_passages_carry_citations_that_slice_back(library):
+    result = library.retrieve("何伯船上的黄狗叫什么名字？", 5)
+    assert len(result.passages) == 5 and not result.notes
+    (entry,) = library.books()
+    text = library.loaded(entry).text
+    for passage in result.passages:
+        assert text[passage.start: passage.end] == passage.text
+        assert passage.book == "青石镇的灯" and passage.chapter_title.startswith("第")
+        assert passage.citation.startswith("《青石镇的灯》第")
+    assert [p.score for p in result.passages] == sorted((p.score for p in result.passages), reverse=True)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "bm25", "dense"])
+def test_the_spoiler_limit_never_returns_a_later_chapter(library, mode):
+    questions = [json.loads(line)["question"] for line in QA_FILE.read_text(encoding="utf-8").splitlines()][::4]
+    returned = 0
+    for limit in (1, 2, 4, 6):
+        for question in questions:
+            passages = library.retrieve(question, 8, max_chapter=limit, mode=mode).passages
+            assert all(p.chapter <= limit for p in passages), (question, limit)
+            returned += len(passages)
+    assert returned > 8 * len(questions)  # the limit filters, it does not silence retrieval
+
+
+def test_a_late_fact_is_hidden_by_the_spoiler_limit(library):
+    late = next(json.loads(line) for line in QA_FILE.read_text(encoding="utf-8").splitlines()
+                if json.loads(line)["chapter"] >= 7)
+    found = library.retrieve(late["question"], 5).passages
+    assert any(late["answers"][0] in p.text for p in found)
+    hidden = library.retrieve(late["question"], 5, max_chapter=late["chapter"] - 1).passages
+    assert not any(p.chapter >= late["chapter"] for p in hidden)
+
+
+def test_unknown_book_and_empty_index_are_friendly(library, tmp_path):
+    with pytest.raises(NoIndexError, match="no book"):
+        library.retrieve("灯", 3, book="红楼梦")
+    with pytest.raises(NoIndexError, match="gen_chroma"):
+        Library(make_settings(tmp_path, tmp_path / "none")).retrieve("灯", 3)
+
+
+def test_ask_cli_prints_cited_passages(novella_index):
+    result = run_cli("ragchat.py", "ask", "林晓的红灯是在什么时辰点亮的？", "--persist", str(novella_index.persist_dir),
+                     "--max-chapter", "3", "-k", "3")
+    assert result.returncode == 0, result.stderr
+    cited = re.findall(r"^\[(\d)\] 《青石镇的灯》(第.章)", result.stdout, re.M)
+    assert [n for n, _ in cited] == ["1", "2", "3"]
+    assert all(chapter in ("第一章", "第二章", "第三章") for _, chapter in cited)
+
+
+def test_eval_cli_last_line(novella_index, tmp_path):
+    qa = tmp_path / "qa.jsonl"
+    lines = QA_FILE.read_text(encoding="utf-8").splitlines()[:6]
+    qa.write_text("\n".join(lines), encoding="utf-8")
+    result = run_cli("ragchat.py", "eval", "--qa", str(qa), "--persist", str(novella_index.persist_dir), "-k", "5")
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"recall@5=\d\.\d{3} mrr=\d\.\d{3} n=6", result.stdout.strip().splitlines()[-1])
+
+
+def test_eval_with_evidence_spans(library, tmp_path):
+    (entry,) = library.books()
+    passage = library.retrieve("沈墨舟的马叫什么", 1).passages[0]
+    qa = tmp_path / "spans.jsonl"
+    qa.write_text(json.dumps({"question": "沈墨舟的马叫什么", "answers": ["（无此答案）"], "doc": entry.file,
+                              "evidence_spans": [[passage.start + 5, passage.start + 9]]}), encoding="utf-8")
+    assert evaluate(qa, 1, "hybrid", library).recall == 1.0
+
+
+@pytest.mark.parametrize("backend", ["text2vec", "sentence-transformers"])
+def test_hub_embedding_models_fail_fast_and_clearly_without_a_hub(tmp_path, backend):
+    started = time.perf_counter()
+    with pytest.raises(EmbeddingUnavailable) as error:
+        make_embeddings(make_settings(tmp_path, tmp_path, embedding_backend=backend))
+    assert time.perf_counter() - started < 10
+    assert "HF_ENDPOINT" in str(error.value) and "\n" not in str(error.value)
