@@ -1,4 +1,4 @@
-"""Ask the book: retrieval with citations, its evaluation, and the chat chains.
+"""Ask the book: retrieval with citations, its evaluation, and the chat chains (QA, role-play, greeting).
 
   python ragchat.py ask "问题" [--persist DIR] [--book B] [--max-chapter N] [-k K] [--mode M]
   python ragchat.py eval --qa FILE.jsonl [--persist DIR] [-k 5] [--mode hybrid|bm25|dense]
@@ -12,13 +12,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import unicodedata
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, trim_messages
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+
+from characters import Persona
 from config import Settings, get_settings
+from llm import friendly_error
 from retrieval import Library, Mode, NoIndexError, Passage, Retrieval
 
 
@@ -89,6 +98,205 @@ def evaluate(qa_file: Path, k: int, mode: Mode, library: Library, echo=None) -> 
     if not n:
         raise NoIndexError(f"{qa_file} 里没有问题 / no questions in {qa_file}")
     return EvalResult(hits / n, reciprocal / n, n)
+
+
+# --- chains ------------------------------------------------------------------------------------------
+QA_SYSTEM = """【背景 Context】你是「书聊」，一位熟读《{book}》的读书助手。读者只读到了{limit}，绝不透露之后的情节。
+【目标 Objective】只根据下面编号的原文段落回答读者的问题。
+【风格 Style】先给出直接的答案，再用一两句话说明依据；每个事实后面用 [1]、[2] 这样的编号标出所依据的段落。
+【语气 Tone】亲切、简洁，像和朋友聊书。
+【受众 Audience】喜欢这本书的读者，用读者提问的语言回答。
+【结果 Result】如果这些段落里没有答案，就直说“书中给出的段落里没有提到”，不要猜测，也不要编造。
+
+原文段落：
+{passages}"""
+
+ROLEPLAY_SYSTEM = """你现在就是{name}{book_note}。始终以{name}的身份、口吻和知识说话，不要跳出角色，不要提到自己是 AI。
+【人物】{description}
+【性格】{personality}
+【情境】{scenario}
+【说话规则】
+{rules}
+【对话示例】
+{examples}
+【{name}在书中说过的话（模仿这种口吻，可以化用）】
+{lines}
+读者只读到了{limit}，不要透露之后的情节。回复简短自然，一到三段。"""
+
+GREETING_REQUEST = "（读者刚刚来到你面前。请你以{name}的身份主动开口打个招呼，一两句话，符合情境。）"
+
+_QUOTE = re.compile(r"“([^”]{2,200})”")
+_CITATION = re.compile(r"\[(\d{1,2})\]")
+
+
+@dataclass
+class ChatTurn:
+    """One reply: the passages it stands on, notes for the reader, and the text as a stream of pieces."""
+
+    passages: list[Passage]
+    notes: list[str]
+    stream: Iterator[str]
+
+
+def spoiler_text(max_chapter: int | None) -> str:
+    return "全书结尾" if max_chapter is None else f"第 {max_chapter} 章"
+
+
+def format_passages(passages: Sequence[Passage]) -> str:
+    """The passages numbered [1], [2]… with their citations, as the QA prompt shows them."""
+    return "\n\n".join(f"[{n}] {p.citation}\n{p.text.strip()}" for n, p in enumerate(passages, 1))
+
+
+def cited_passages(answer: str, passages: Sequence[Passage]) -> list[tuple[int, Passage]]:
+    """The passages an answer cites as [n], in order of first citation."""
+    numbers = dict.fromkeys(int(n) for n in _CITATION.findall(answer))
+    return [(n, passages[n - 1]) for n in numbers if 1 <= n <= len(passages)]
+
+
+def qa_prompt() -> ChatPromptTemplate:
+    return ChatPromptTemplate.from_messages(
+        [("system", QA_SYSTEM), MessagesPlaceholder("history"), ("human", "{question}")]
+    )
+
+
+def approx_tokens(messages: Sequence[BaseMessage]) -> int:
+    """Token estimate good for Chinese and English: a CJK character ≈ 1 token, other text ≈ 4 chars a token."""
+    total = 0
+    for message in messages:
+        text = message.content if isinstance(message.content, str) else str(message.content)
+        wide = sum(ord(ch) > 0x2E80 for ch in text)
+        total += wide + (len(text) - wide) // 4 + 4
+    return total
+
+
+def trim_history(history: Sequence[BaseMessage], budget: int) -> list[BaseMessage]:
+    """The most recent turns that fit in ``budget`` tokens, starting with a reader's message."""
+    if budget <= 0 or not history:
+        return []
+    return trim_messages(list(history), max_tokens=budget, token_counter=approx_tokens, strategy="last",
+                         start_on="human")
+
+
+def _guarded(pieces: Iterator[str]) -> Iterator[str]:
+    """Pass the model's text through; a backend failure ends the reply with one friendly line."""
+    try:
+        yield from pieces
+    except Exception as error:  # any backend error becomes one friendly line, never a traceback
+        yield f"\n\n⚠️ {friendly_error(error)}"
+
+
+def answer_question(
+    question: str,
+    library: Library,
+    llm: BaseChatModel | None,
+    *,
+    book: str | None = None,
+    max_chapter: int | None = None,
+    k: int = 5,
+    history: Sequence[BaseMessage] = (),
+    history_budget: int = 1500,
+) -> ChatTurn:
+    """QA: retrieve, then stream a grounded answer citing [n] (or, with no model, the passages)."""
+    found = library.retrieve(question, k, book, max_chapter)
+    if llm is None:
+        return ChatTurn(found.passages, found.notes, iter([retrieval_only_answer(found.passages)]))
+    if not found.passages:
+        return ChatTurn([], found.notes, iter([retrieval_only_answer([])]))
+    title = book or "、".join(sorted({p.book for p in found.passages}))
+    chain = qa_prompt() | llm | StrOutputParser()
+    stream = chain.stream({
+        "book": title, "limit": spoiler_text(max_chapter), "passages": format_passages(found.passages),
+        "question": question, "history": trim_history(history, history_budget),
+    })
+    return ChatTurn(found.passages, found.notes, _guarded(stream))
+
+
+def retrieval_only_answer(passages: Sequence[Passage]) -> str:
+    """What the reader sees with no chat model: the best passages, cited."""
+    if not passages:
+        return "书中没有找到相关段落。/ Nothing in the book matches."
+    lines = ["（仅检索模式）最相关的原文段落：/ (retrieval-only) the best passages:"]
+    for n, passage in enumerate(passages, 1):
+        snippet = re.sub(r"\s+", " ", passage.text.strip())[:120]
+        lines.append(f"[{n}] {passage.citation}：{snippet}…")
+    return "\n\n".join(lines)
+
+
+def character_lines(passages: Sequence[Passage], persona: Persona, limit: int = 8) -> list[str]:
+    """Quoted lines the character speaks in the passages (a name or alias just before the quote)."""
+    lines: list[str] = []
+    for passage in passages:
+        for match in _QUOTE.finditer(passage.text):
+            before = passage.text[max(0, match.start() - 30): match.start()]
+            if any(name in before for name in persona.names) and match.group(1) not in lines:
+                lines.append(match.group(1))
+    return lines[:limit]
+
+
+def roleplay_messages(
+    persona: Persona,
+    message: str,
+    lines: Sequence[str],
+    history: Sequence[BaseMessage],
+    history_budget: int,
+    max_chapter: int | None = None,
+) -> list[BaseMessage]:
+    """The role-play prompt: persona, speech rules, the character's own lines, trimmed history, the message."""
+    system = ROLEPLAY_SYSTEM.format(
+        name=persona.name,
+        book_note=f"（《{persona.book}》中的人物）" if persona.book else "",
+        description=persona.fill(persona.description), personality=persona.fill(persona.personality),
+        scenario=persona.fill(persona.scenario),
+        rules="\n".join(f"- {rule}" for rule in persona.speech_rules) or "- 保持人物一贯的说话方式",
+        examples=persona.fill(persona.mes_example).replace("<START>", "").strip() or "（无）",
+        lines="\n".join(f"- “{line}”" for line in lines) or "（无）",
+        limit=spoiler_text(max_chapter),
+    )
+    return [SystemMessage(system), *trim_history(history, history_budget), HumanMessage(message)]
+
+
+def roleplay_reply(
+    message: str,
+    persona: Persona,
+    library: Library | None,
+    llm: BaseChatModel | None,
+    *,
+    max_chapter: int | None = None,
+    history: Sequence[BaseMessage] = (),
+    history_budget: int = 1500,
+) -> ChatTurn:
+    """Role-play: retrieve the character's lines for this message (ChatHaruhi's idea), then reply in character."""
+    found = Retrieval([], [])
+    if library and persona.book and persona.book in {b.title for b in library.books()}:
+        found = library.retrieve(f"{persona.name} {message}", 8, persona.book, max_chapter)
+    lines = character_lines(found.passages, persona)
+    if llm is None:
+        said = " ".join(f"“{line}”" for line in lines[:3])
+        text = f"（仅检索模式）{persona.name}在书中说过：{said}" if said else persona.fill(persona.first_mes)
+        return ChatTurn(found.passages, found.notes, iter([text]))
+    messages = roleplay_messages(persona, message, lines, history, history_budget, max_chapter)
+    return ChatTurn(found.passages, found.notes, _guarded(llm.pipe(StrOutputParser()).stream(messages)))
+
+
+def greeting(persona: Persona | None, books: Sequence[str], llm: BaseChatModel | None = None) -> str:
+    """The proactive first message: the card's first_mes (or one generated in character), or the guide's hello."""
+    if persona is None:
+        titles = "、".join(f"《{b}》" for b in books) or "（还没有书 / no books yet）"
+        return (f"你好！我是书聊，读过{titles}。问我书里的任何事，我会引用原文回答；也可以切换到角色扮演，"
+                "和书中人物聊天。\nHello! Ask me anything about the book, or switch to role-play.")
+    if llm is not None and not persona.first_mes:
+        try:
+            request = [SystemMessage(roleplay_messages(persona, "", [], [], 0)[0].content),
+                       HumanMessage(GREETING_REQUEST.format(name=persona.name))]
+            return (llm | StrOutputParser()).invoke(request).strip()
+        except Exception:  # a failing backend must not block the greeting: fall back to the card
+            pass
+    return persona.fill(persona.first_mes) or f"（{persona.name}看向你。）"
+
+
+def to_messages(turns: Sequence[tuple[str, str]]) -> list[BaseMessage]:
+    """Chat history as LangChain messages, from (role, text) pairs with role "user" or "assistant"."""
+    return [HumanMessage(text) if role == "user" else AIMessage(text) for role, text in turns]
 
 
 # --- command line --------------------------------------------------------------------------------------

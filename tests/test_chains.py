@@ -1,0 +1,136 @@
+"""Chains against the novella's real index and a real OpenAI-compatible server: QA, role-play, greeting."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+
+from characters import CHARACTERS_DIR, load_personas, parse_card
+from llm import load_chat_model
+from ragchat import (
+    answer_question,
+    approx_tokens,
+    cited_passages,
+    greeting,
+    roleplay_messages,
+    roleplay_reply,
+    trim_history,
+)
+from retrieval import Library
+from tests.fake_openai_server import FakeOpenAIServer
+
+
+@pytest.fixture(scope="module")
+def library(novella_index) -> Library:
+    return Library(novella_index)
+
+
+@pytest.fixture
+def server():
+    with FakeOpenAIServer(reply="望河楼的灯是九月十三那夜灭的 [2]，林守拙也在那夜不见了 [1]。") as running:
+        yield running
+
+
+def chat_model(server, tmp_path):
+    from tests.conftest import make_settings
+
+    return load_chat_model(make_settings(tmp_path, tmp_path, llm_base_url=server.base_url, llm_model=server.model,
+                                         llm_timeout=5))
+
+
+def lin_xiao():
+    return next(p for p in load_personas() if p.name == "林晓")
+
+
+def test_qa_prompt_carries_numbered_passages_and_the_spoiler_limit(library, server, tmp_path):
+    turn = answer_question("望河楼的灯是哪天灭的？", library, chat_model(server, tmp_path), max_chapter=3, k=4)
+    answer = "".join(turn.stream)
+    assert answer == server.reply
+    system = server.last_request["messages"][0]["content"]
+    assert "第 3 章" in system and "不要编造" in system and "【目标 Objective】" in system
+    for number, passage in enumerate(turn.passages, 1):
+        assert f"[{number}] {passage.citation}" in system and passage.chapter <= 3
+    assert server.last_request["messages"][-1] == {"role": "user", "content": "望河楼的灯是哪天灭的？"}
+    cited = cited_passages(answer, turn.passages)
+    assert [n for n, _ in cited] == [2, 1] and cited[0][1] is turn.passages[1]
+
+
+def test_citations_ignore_numbers_that_point_nowhere(library):
+    passages = library.retrieve("灯", 2).passages
+    assert [n for n, _ in cited_passages("见 [2]、[9] 和 [1][2]", passages)] == [2, 1]
+
+
+def test_no_model_means_retrieval_only_with_citations(library):
+    turn = answer_question("何伯的黄狗叫什么？", library, None, k=3)
+    text = "".join(turn.stream)
+    assert text.startswith("（仅检索模式）")
+    assert all(f"[{n}] {p.citation}" in text for n, p in enumerate(turn.passages, 1))
+
+
+def test_backend_down_ends_the_reply_with_one_friendly_line(library, tmp_path):
+    from tests.conftest import make_settings
+
+    dead = load_chat_model(make_settings(tmp_path, tmp_path, llm_base_url="http://127.0.0.1:9/v1",
+                                         llm_model="x", llm_timeout=2))
+    text = "".join(answer_question("灯", library, dead, k=2).stream)
+    assert text.startswith("\n\n⚠️") and "Traceback" not in text and text.count("\n") == 2
+
+
+def test_roleplay_prompt_has_persona_rules_lines_and_trimmed_history(library, server, tmp_path):
+    persona = lin_xiao()
+    long_ago = [HumanMessage("很久以前的问题" * 200), AIMessage("很久以前的回答" * 200)]
+    recent = [HumanMessage("你爹是做什么的？"), AIMessage("糊灯的，全镇的灯都是他糊的。")]
+    turn = roleplay_reply("那盏红灯是怎么做的？", persona, library, chat_model(server, tmp_path),
+                          max_chapter=8, history=long_ago + recent, history_budget=200)
+    assert "".join(turn.stream) == server.reply
+    messages = server.last_request["messages"]
+    system = messages[0]["content"]
+    assert "你现在就是林晓" in system and persona.personality in system
+    assert all(rule in system for rule in persona.speech_rules)
+    lines_block = system.split("说过的话")[1]
+    assert lines_block.count("“") >= 1, "the character's own lines from the book are in the prompt"
+    assert [m["content"] for m in messages[1:]] == ["你爹是做什么的？", "糊灯的，全镇的灯都是他糊的。", "那盏红灯是怎么做的？"]
+
+
+def test_character_lines_are_the_characters_own(library):
+    persona = lin_xiao()
+    messages = roleplay_messages(persona, "你好", ["灯是我糊的"], [], 0)
+    assert "- “灯是我糊的”" in messages[0].content
+    turn = roleplay_reply("你爹在哪儿", persona, library, None)
+    text = "".join(turn.stream)
+    assert text.startswith("（仅检索模式）林晓在书中说过：“")
+
+
+def test_history_trimming_keeps_the_latest_turns_within_budget():
+    history = [HumanMessage(f"问题{i}" * 20) if i % 2 == 0 else AIMessage(f"回答{i}" * 20) for i in range(20)]
+    kept = trim_history(history, 300)
+    assert kept and kept == history[-len(kept):] and isinstance(kept[0], HumanMessage)
+    assert approx_tokens(kept) <= 300 < approx_tokens(history)
+    assert trim_history(history, 0) == []
+
+
+def test_greetings(server, tmp_path):
+    persona = lin_xiao()
+    assert greeting(persona, ["青石镇的灯"]) == persona.first_mes
+    assert "《青石镇的灯》" in greeting(None, ["青石镇的灯"])
+    blank = parse_card({"name": "无名氏", "description": "一个过客"})
+    server.reply = "来者何人？"
+    assert greeting(blank, [], chat_model(server, tmp_path)) == "来者何人？"
+    assert "主动开口" in server.last_request["messages"][-1]["content"]
+    assert greeting(blank, []) == "（无名氏看向你。）"
+
+
+def test_cards_follow_character_card_v2():
+    personas = load_personas()
+    assert {"林晓", "白霜"} <= {p.name for p in personas} and len(personas) >= 4
+    for path in CHARACTERS_DIR.glob("*.json"):
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        assert raw["spec"] == "chara_card_v2"
+        assert {"name", "description", "personality", "scenario", "first_mes", "mes_example"} <= set(raw["data"])
+    fox = next(p for p in personas if p.name == "白霜")
+    assert any("咱" in rule and "汝" in rule for rule in fox.speech_rules)
+    assert fox.translate["substitutions"] == {"咱": "わっち", "汝": "ぬし"}
+    v1 = parse_card({"name": "Alice", "first_mes": "Hi {{user}}, I'm {{char}}."})
+    assert v1.fill(v1.first_mes, "Bob") == "Hi Bob, I'm Alice."
