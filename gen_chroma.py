@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -86,6 +87,19 @@ def splitter_settings(settings: Settings) -> dict:
 def vector_key(settings: Settings) -> str:
     """What a book's vectors depend on besides its text: the embedding model and the window size."""
     return f"{embedding_spec(settings).label}|window={settings.dense_window}"
+
+
+def pending_work(settings: Settings) -> list[str]:
+    """Which books a build would add, update, remove or embed (empty = the index is current)."""
+    manifest = load_manifest(settings.persist_dir)
+    by_file = {entry.file: entry for entry in manifest.books.values()}
+    files = scan_corpus(settings.corpus_dir)
+    pending = [p.name for p in files if p.name not in by_file or by_file[p.name].sha256 != file_sha256(p)]
+    pending += [f for f in by_file if f not in {p.name for p in files}]
+    pending += [e.file for e in manifest.books.values() if not e.dense_complete and e.file not in pending]
+    if manifest.embedding not in (None, embedding_spec(settings).label):
+        pending.append(f"embedding model changed to {embedding_spec(settings).label}")
+    return pending
 
 
 def build_index(
@@ -257,6 +271,53 @@ def _embed_book(settings: Settings, entry: BookEntry, embeddings, progress: Prog
         if progress:
             progress("dense", entry.title, min(first + batch_size, entry.chunks), entry.chunks)
     entry.dense_count = entry.chunks
+
+
+class BackgroundBuild:
+    """``build_index`` in a worker thread, for the app: progress and outcome are read from the attributes.
+
+    A start while a build runs queues one more pass, so a file added meanwhile is never missed;
+    ``finished`` counts completed passes, so a page can tell when to refresh its book list.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.stage, self.book, self.done, self.total = "", "", 0, 0
+        self.report: BuildReport | None = None
+        self.error: str | None = None
+        self.finished = 0
+        self._again = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> bool:
+        """Start a build, or queue another pass if one is running; returns whether it started now."""
+        if self.running:
+            self._again.set()
+            return False
+        self._thread = threading.Thread(target=self._run, name="novelchat-index", daemon=True)
+        self._thread.start()
+        return True
+
+    def _progress(self, stage: str, title: str, done: int, total: int) -> None:
+        self.stage, self.book, self.done, self.total = stage, title, done, total
+
+    def _run(self) -> None:
+        while True:
+            self._again.clear()
+            self.report, self.error = None, None
+            try:
+                self.report = build_index(self.settings, progress=self._progress)
+            except (IndexBuildError, EmbeddingUnavailable) as error:
+                self.error = str(error)
+            except Exception as error:  # the UI shows one line; the index stays as it was
+                self.error = f"建索引失败 / indexing failed: {type(error).__name__}: {error}"
+            self.finished += 1
+            if not self._again.is_set():
+                return
 
 
 class TqdmProgress:

@@ -1,0 +1,195 @@
+"""书聊 NovelChat — the Streamlit UI. Layout and state only: retrieval, chains and models live elsewhere."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import streamlit as st
+
+from characters import Persona, load_personas
+from config import Settings, get_settings
+from gen_chroma import BackgroundBuild
+from llm import LLMUnavailable, backend_status, load_chat_model
+from ragchat import ChatTurn, answer_question, greeting, highlight, roleplay_reply, to_messages
+from retrieval import Library, NoIndexError
+
+TEXT = {
+    "zh": {
+        "title": "书聊", "book": "书", "all_books": "全部书", "mode": "模式", "qa": "问答", "roleplay": "角色扮演",
+        "character": "角色", "spoiler": "我读到了第几章（之后的内容不会被引用）", "clear": "清空对话",
+        "ask": "问点书里的事……", "say": "对{name}说……", "sources": "出处", "upload": "添加一本书（.txt/.md/.epub）",
+        "rescan": "重新扫描 corpus/", "indexing": "正在建索引", "indexed": "索引完成", "backend": "对话模型",
+        "no_books": "还没有书：上传一本，或把文件放进 corpus/ 后点“重新扫描”。", "language": "Language / 语言",
+        "lexical": "关键词索引", "dense": "向量索引", "busy": "已有索引任务在进行", "settings": "设置",
+    },
+    "en": {
+        "title": "NovelChat", "book": "Book", "all_books": "All books", "mode": "Mode", "qa": "Ask the book",
+        "roleplay": "Role-play", "character": "Character",
+        "spoiler": "I have read up to chapter (nothing later is used)",
+        "clear": "Clear chat", "ask": "Ask about the book…", "say": "Say something to {name}…", "sources": "Sources",
+        "upload": "Add a book (.txt/.md/.epub)", "rescan": "Rescan corpus/", "indexing": "Indexing",
+        "indexed": "Indexed", "backend": "Chat model", "no_books": "No books yet: upload one, or copy it into "
+        "corpus/ and press Rescan.", "language": "Language / 语言", "lexical": "keyword index",
+        "dense": "vectors", "busy": "An indexing job is already running", "settings": "Settings",
+    },
+}
+
+
+@st.cache_resource
+def open_library(_settings: Settings) -> Library:
+    return Library(_settings)
+
+
+@st.cache_resource
+def indexer(_settings: Settings) -> BackgroundBuild:
+    """One background build per server; started once at launch to finish any pending vectors."""
+    job = BackgroundBuild(_settings)
+    job.start()
+    return job
+
+
+@st.cache_resource
+def chat_model(_settings: Settings):
+    """The configured chat model, or None with the reason (retrieval-only mode)."""
+    try:
+        return load_chat_model(_settings), None
+    except LLMUnavailable as error:
+        return None, str(error)
+
+
+@st.cache_data(ttl=30)
+def status_line(_settings: Settings) -> tuple[bool, str]:
+    status = backend_status(_settings)
+    return status.ready, status.message
+
+
+def sidebar(settings: Settings, library: Library, t: dict) -> dict:
+    """The sidebar controls; returns the reader's choices."""
+    with st.sidebar:
+        st.radio(t["language"], ["zh", "en"], key="lang", horizontal=True,
+                 format_func=lambda code: "中文" if code == "zh" else "English")
+        books = library.books()
+        titles = [b.title for b in books]
+        book = st.selectbox(t["book"], [None, *titles], key="book",
+                            format_func=lambda title: t["all_books"] if title is None else f"《{title}》")
+        mode = st.radio(t["mode"], ["qa", "roleplay"], key="mode", horizontal=True, format_func=lambda m: t[m])
+        persona = None
+        if mode == "roleplay":
+            personas = [p for p in load_personas() if not p.book or p.book in titles]
+            persona = st.selectbox(t["character"], personas, key="persona",
+                                   format_func=lambda p: f"{p.name}（{p.book}）" if p.book else p.name)
+        scope = [b for b in books if b.title in (book, persona.book if persona else None)] or books
+        last = max((b.last_chapter for b in scope), default=0)
+        limit = st.slider(t["spoiler"], 0, last, last, key=f"limit-{last}") if last > 0 else None
+        st.button(t["clear"], on_click=lambda: st.session_state.pop("messages", None), use_container_width=True)
+        ready, message = status_line(settings)
+        st.caption(f"{t['backend']}: {'🟢' if ready else '⚪'} {message}")
+        library_panel(settings, t)
+    return {"book": book, "mode": mode, "persona": persona, "limit": None if limit in (None, last) else limit,
+            "titles": titles}
+
+
+def library_panel(settings: Settings, t: dict) -> None:
+    """Upload a novel or rescan corpus/; indexing runs in the background and shows its progress."""
+    job = indexer(settings)
+    upload = st.file_uploader(t["upload"], type=["txt", "md", "epub"], key="upload")
+    if upload is not None and st.session_state.get("uploaded") != upload.file_id:
+        settings.corpus_dir.mkdir(parents=True, exist_ok=True)
+        (settings.corpus_dir / Path(upload.name).name).write_bytes(upload.getvalue())
+        st.session_state["uploaded"] = upload.file_id
+        job.start()
+    if st.button(t["rescan"], use_container_width=True) and not job.start():
+        st.info(t["busy"])
+    st.session_state.setdefault("seen_builds", job.finished)
+    indexing_progress(job, t)
+
+
+@st.fragment(run_every=1.0)
+def indexing_progress(job: BackgroundBuild, t: dict) -> None:
+    """A progress bar while the background build runs; warnings and errors once it ends."""
+    if job.running:
+        stage = t["lexical"] if job.stage == "lexical" else t["dense"]
+        fraction = min(job.done / job.total, 1.0) if job.total else 0.0
+        st.progress(fraction, text=f"{t['indexing']}: {stage}《{job.book}》 {job.done}/{job.total}")
+    if st.session_state.get("seen_builds") != job.finished:
+        st.session_state["seen_builds"] = job.finished
+        st.rerun()  # a build ended: new books become selectable
+    if not job.running and job.error:
+        st.error(job.error)
+    if not job.running and job.report:
+        st.success(f"{t['indexed']} ({job.report.seconds:.0f} s)")
+        for warning in job.report.warnings:
+            st.warning(warning)
+
+
+def sources_panel(passages: list[dict], t: dict) -> None:
+    """Under an answer: each passage with its citation, the words of the question highlighted."""
+    if not passages:
+        return
+    with st.expander(f"{t['sources']} ({len(passages)})"):
+        for number, passage in enumerate(passages, 1):
+            marked = "".join(f"<mark>{html.escape(piece)}</mark>" if hit else html.escape(piece)
+                             for piece, hit in passage["parts"])
+            st.markdown(f"**[{number}] {html.escape(passage['citation'])}**", unsafe_allow_html=True)
+            st.markdown(f"<div class='passage'>{marked}</div>", unsafe_allow_html=True)
+
+
+def conversation_key(choices: dict) -> tuple:
+    persona: Persona | None = choices["persona"]
+    return choices["mode"], choices["book"], persona.name if persona else None
+
+
+def main() -> None:
+    settings = get_settings()
+    st.set_page_config(page_title="书聊 NovelChat", page_icon="📖", layout="wide")
+    st.markdown("<style>.passage{white-space:pre-wrap;font-size:0.9em;color:#444}</style>", unsafe_allow_html=True)
+    t = TEXT[st.session_state.get("lang", "zh")]
+    library = open_library(settings)
+    choices = sidebar(settings, library, t)
+    t = TEXT[st.session_state.get("lang", "zh")]
+    st.title(t["title"])
+    llm, llm_error = chat_model(settings)
+    if llm_error:
+        st.warning(llm_error)
+    if not choices["titles"]:
+        st.info(t["no_books"])
+    if st.session_state.get("conversation") != conversation_key(choices) or "messages" not in st.session_state:
+        st.session_state["conversation"] = conversation_key(choices)
+        opening = greeting(choices["persona"], choices["titles"], llm)
+        st.session_state["messages"] = [{"role": "assistant", "content": opening, "sources": []}]
+    for message in st.session_state["messages"]:
+        with st.chat_message(message["role"]):
+            st.markdown(message["content"])
+            sources_panel(message["sources"], t)
+    persona = choices["persona"]
+    prompt = st.chat_input(t["say"].format(name=persona.name) if persona else t["ask"])
+    if not prompt:
+        return
+    history = to_messages([(m["role"], m["content"]) for m in st.session_state["messages"][1:]])
+    st.session_state["messages"].append({"role": "user", "content": prompt, "sources": []})
+    with st.chat_message("user"):
+        st.markdown(prompt)
+    with st.chat_message("assistant"):
+        try:
+            turn = reply(prompt, choices, library, llm, history, settings)
+        except NoIndexError as error:
+            turn = ChatTurn([], [], iter([str(error)]))
+        for note in turn.notes:
+            st.caption(f"ℹ️ {note}")
+        text = st.write_stream(turn.stream)
+        sources = [{"citation": p.citation, "parts": highlight(p.text.strip(), prompt)} for p in turn.passages]
+        sources_panel(sources, t)
+    st.session_state["messages"].append({"role": "assistant", "content": text, "sources": sources})
+
+
+def reply(prompt: str, choices: dict, library: Library, llm, history, settings: Settings) -> ChatTurn:
+    """The chain for the chosen mode."""
+    if choices["persona"] is not None:
+        return roleplay_reply(prompt, choices["persona"], library, llm, max_chapter=choices["limit"],
+                              history=history, history_budget=settings.history_token_budget)
+    return answer_question(prompt, library, llm, book=choices["book"], max_chapter=choices["limit"],
+                           k=settings.top_k, history=history, history_budget=settings.history_token_budget)
+
+
+main()

@@ -1,0 +1,100 @@
+"""The one command: make sure the index exists, then serve the app on http://127.0.0.1:7860.
+
+  python start.py [--host 127.0.0.1] [--port 7860] [--base-url-path novelchat] [--no-xsrf]
+
+New or changed books get their keyword index first (seconds), so the page answers at once; their
+vectors are then built in the background by the app. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from config import get_settings
+from gen_chroma import IndexBuildError, TqdmProgress, build_index, pending_work, print_summary
+
+ROOT = Path(__file__).resolve().parent
+
+
+def ensure_index(corpus: Path, persist: Path) -> None:
+    """Build the keyword index of new or changed books now; vectors follow in the app."""
+    settings = get_settings().model_copy(update={"corpus_dir": corpus, "persist_dir": persist})
+    try:
+        pending = pending_work(settings)
+        if pending:
+            print(f"更新索引 / updating the index: {', '.join(pending)}", file=sys.stderr)
+            print_summary(build_index(settings, dense=False, progress=TqdmProgress()), persist)
+    except IndexBuildError as error:
+        print(f"索引问题 / index problem: {error}", file=sys.stderr)
+
+
+def streamlit_command(args: argparse.Namespace) -> list[str]:
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        "--server.address", args.host, "--server.port", str(args.port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+    ]
+    if args.base_url_path:
+        command += ["--server.baseUrlPath", args.base_url_path.strip("/")]
+    if args.no_xsrf:
+        command += ["--server.enableXsrfProtection", "false", "--server.enableCORS", "false"]
+    return command
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
+    parser.add_argument("--base-url-path", default="", help="serve under a path prefix, e.g. for browser VS Code")
+    parser.add_argument("--no-xsrf", action="store_true",
+                        help="turn XSRF protection off (only behind a trusted proxy where uploads get 403)")
+    parser.add_argument("--corpus", type=Path, default=settings.corpus_dir, help="novels folder (%(default)s)")
+    parser.add_argument("--persist", type=Path, default=settings.persist_dir, help="index folder (%(default)s)")
+    args = parser.parse_args(argv)
+    if args.no_xsrf:
+        print("警告：已关闭 XSRF 保护，只应在可信的代理之后这样做 / warning: XSRF protection is off; "
+              "use this only behind a trusted proxy", file=sys.stderr)
+    ensure_index(args.corpus, args.persist)
+    env = {**os.environ, "NOVELCHAT_CORPUS_DIR": str(args.corpus), "NOVELCHAT_PERSIST_DIR": str(args.persist)}
+    process = subprocess.Popen(streamlit_command(args), cwd=ROOT, env=env)
+    signal.signal(signal.SIGTERM, lambda *_: process.terminate())
+    prefix = f"/{args.base_url_path.strip('/')}" if args.base_url_path.strip("/") else ""
+    url = f"http://{args.host}:{args.port}{prefix}/"
+    try:
+        if wait_until_healthy(f"http://{args.host}:{args.port}{prefix}/_stcore/health", process):
+            print(f"\n书聊已启动 / NovelChat is running: {url}\n"
+                  f"VS Code：在“端口”面板转发 {args.port} 端口后打开 / VS Code: forward port {args.port} in the "
+                  "Ports panel, then open it (browser VS Code: add --base-url-path).", flush=True)
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        print("已停止 / stopped", file=sys.stderr)
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
