@@ -84,7 +84,7 @@ def sidebar(settings: Settings, library: Library, t: dict) -> dict:
         limit = st.slider(t["spoiler"], 0, last, last, key=f"limit-{last}") if last > 0 else None
         st.button(t["clear"], on_click=lambda: st.session_state.pop("messages", None), use_container_width=True)
         ready, message = status_line(settings)
-        st.caption(f"{t['backend']}: {'🟢' if ready else '⚪'} {message}")
+        st.caption(f"{t['backend']}: {'●' if ready else '○'} {message}")
         library_panel(settings, t)
     return {"book": book, "mode": mode, "persona": persona, "limit": None if limit in (None, last) else limit,
             "titles": titles}
@@ -117,7 +117,7 @@ def indexing_progress(job: BackgroundBuild, t: dict) -> None:
         st.rerun()  # a build ended: new books become selectable
     if not job.running and job.error:
         st.error(job.error)
-    if not job.running and job.report:
+    if not job.running and job.report and job.report.changed:
         st.success(f"{t['indexed']} ({job.report.seconds:.0f} s)")
         for warning in job.report.warnings:
             st.warning(warning)

@@ -27,6 +27,7 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
 from characters import Persona
 from config import Settings, get_settings
+from lexical import tokenize
 from llm import friendly_error
 from retrieval import Library, Mode, NoIndexError, Passage, Retrieval
 
@@ -292,6 +293,19 @@ def greeting(persona: Persona | None, books: Sequence[str], llm: BaseChatModel |
         except Exception:  # a failing backend must not block the greeting: fall back to the card
             pass
     return persona.fill(persona.first_mes) or f"（{persona.name}看向你。）"
+
+
+def highlight(text: str, question: str) -> list[tuple[str, bool]]:
+    """The passage cut into (piece, matches-the-question) parts, for the sources panel."""
+    words = sorted({t for t in tokenize(question) if len(t) >= 2}, key=len, reverse=True)
+    if not words:
+        return [(text, False)]
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    parts, last = [], 0
+    for match in pattern.finditer(text):
+        parts += [(text[last: match.start()], False), (match.group(0), True)]
+        last = match.end()
+    return [part for part in [*parts, (text[last:], False)] if part[0]]
 
 
 def to_messages(turns: Sequence[tuple[str, str]]) -> list[BaseMessage]:
