@@ -91,7 +91,9 @@ def test_roleplay_prompt_has_persona_rules_lines_and_trimmed_history(library, se
     assert all(rule in system for rule in persona.speech_rules)
     lines_block = system.split("说过的话")[1]
     assert lines_block.count("“") >= 1, "the character's own lines from the book are in the prompt"
-    assert [m["content"] for m in messages[1:]] == ["你爹是做什么的？", "糊灯的，全镇的灯都是他糊的。", "那盏红灯是怎么做的？"]
+    assert [m["content"] for m in messages[1:]] == [
+        "你爹是做什么的？", "糊灯的，全镇的灯都是他糊的。", "那盏红灯是怎么做的？",
+    ]
 
 
 def test_character_lines_are_the_characters_own(library):
