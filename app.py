@@ -13,6 +13,7 @@ from gen_chroma import BackgroundBuild
 from llm import LLMUnavailable, backend_status, load_chat_model
 from ragchat import ChatTurn, answer_question, greeting, highlight, roleplay_reply, to_messages
 from retrieval import Library, NoIndexError
+from voice import SpeechStream, VoiceError, open_speech, warm
 
 TEXT = {
     "zh": {
@@ -22,6 +23,7 @@ TEXT = {
         "rescan": "重新扫描 corpus/", "indexing": "正在建索引", "indexed": "索引完成", "backend": "对话模型",
         "no_books": "还没有书：上传一本，或把文件放进 corpus/ 后点“重新扫描”。", "language": "Language / 语言",
         "lexical": "关键词索引", "dense": "向量索引", "busy": "已有索引任务在进行", "settings": "设置",
+        "voice": "朗读回复", "voice_in_use": "语音", "voice_poor": "此语言在本机没有好的离线语音",
     },
     "en": {
         "title": "NovelChat", "book": "Book", "all_books": "All books", "mode": "Mode", "qa": "Ask the book",
@@ -32,6 +34,7 @@ TEXT = {
         "indexed": "Indexed", "backend": "Chat model", "no_books": "No books yet: upload one, or copy it into "
         "corpus/ and press Rescan.", "language": "Language / 语言", "lexical": "keyword index",
         "dense": "vectors", "busy": "An indexing job is already running", "settings": "Settings",
+        "voice": "Speak replies", "voice_in_use": "Voice", "voice_poor": "no good offline voice for this language here",
     },
 }
 
@@ -58,6 +61,12 @@ def chat_model(_settings: Settings):
         return None, str(error)
 
 
+@st.cache_resource
+def warm_voice() -> None:
+    """Load the offline Japanese voice in the background once per server, if voice is ever used."""
+    warm()
+
+
 @st.cache_data(ttl=30)
 def status_line(_settings: Settings) -> tuple[bool, str]:
     status = backend_status(_settings)
@@ -82,12 +91,13 @@ def sidebar(settings: Settings, library: Library, t: dict) -> dict:
         scope = [b for b in books if b.title in (book, persona.book if persona else None)] or books
         last = max((b.last_chapter for b in scope), default=0)
         limit = st.slider(t["spoiler"], 0, last, last, key=f"limit-{last}") if last > 0 else None
+        voice_on = st.toggle(t["voice"], value=False, key="voice")
         st.button(t["clear"], on_click=lambda: st.session_state.pop("messages", None), use_container_width=True)
         ready, message = status_line(settings)
         st.caption(f"{t['backend']}: {'●' if ready else '○'} {message}")
         library_panel(settings, t)
     return {"book": book, "mode": mode, "persona": persona, "limit": None if limit in (None, last) else limit,
-            "titles": titles}
+            "titles": titles, "voice": voice_on}
 
 
 def library_panel(settings: Settings, t: dict) -> None:
@@ -161,6 +171,8 @@ def main() -> None:
     for message in st.session_state["messages"]:
         with st.chat_message(message["role"]):
             st.markdown(message["content"])
+            if message.get("audio"):
+                st.audio(message["audio"], format="audio/mp3")
             sources_panel(message["sources"], t)
     persona = choices["persona"]
     prompt = st.chat_input(t["say"].format(name=persona.name) if persona else t["ask"])
@@ -177,10 +189,57 @@ def main() -> None:
             turn = ChatTurn([], [], iter([str(error)]))
         for note in turn.notes:
             st.caption(f"ℹ️ {note}")
-        text = st.write_stream(turn.stream)
+        speech = start_speech(choices, llm, settings, t) if choices["voice"] else None
+        player, played = st.empty(), []
+        text = st.write_stream(spoken(turn.stream, speech, player, played))
+        audio = finish_speech(speech, player, played)
         sources = [{"citation": p.citation, "parts": highlight(p.text.strip(), prompt)} for p in turn.passages]
         sources_panel(sources, t)
-    st.session_state["messages"].append({"role": "assistant", "content": text, "sources": sources})
+    st.session_state["messages"].append({"role": "assistant", "content": text, "sources": sources, "audio": audio})
+
+
+def start_speech(choices: dict, llm, settings: Settings, t: dict) -> SpeechStream | None:
+    """A speech stream for this reply (the persona's voice, translated if the card asks), and which voice it is."""
+    warm_voice()
+    persona: Persona | None = choices["persona"]
+    card = {"voice": persona.voice, "translate": persona.translate} if persona else None
+    lang = (persona.voice.get("lang") if persona and not persona.translate else None) or "zh"
+    try:
+        speech = open_speech(settings, card, llm, reply_lang=lang)
+    except VoiceError as error:
+        st.caption(f"🔇 {error}")
+        return None
+    if speech is not None:
+        choice = speech.choice
+        st.caption(f"{t['voice_in_use']}: {choice.engine.label} · {choice.voice}")
+        if choice.warning:
+            st.warning(f"{t['voice_poor']}: {choice.warning}")
+    return speech
+
+
+def spoken(stream, speech: SpeechStream | None, player, played: list[bool]):
+    """Pass the reply through while feeding it to the voice; autoplay the first sentence once it is ready."""
+    for piece in stream:
+        yield piece
+        if speech is not None:
+            speech.feed(piece)
+            ready = speech.ready()
+            if ready and not played:
+                player.audio(ready[0].clip.audio, format=f"audio/{ready[0].clip.fmt}", autoplay=True)
+                played.append(True)
+
+
+def finish_speech(speech: SpeechStream | None, player, played: list[bool]) -> bytes | None:
+    """The whole reply as one mp3 under the message (its sentences were voiced while it was written)."""
+    if speech is None:
+        return None
+    try:
+        audio = speech.audio("mp3")
+    except (VoiceError, OSError) as error:
+        player.caption(f"🔇 {error}")
+        return None
+    player.audio(audio, format="audio/mp3", autoplay=not played)
+    return audio
 
 
 def reply(prompt: str, choices: dict, library: Library, llm, history, settings: Settings) -> ChatTurn:

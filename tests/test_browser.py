@@ -176,3 +176,16 @@ def test_roleplay_answers_in_character(browser, llm_app):
     expect(page.locator('[data-testid="stChatMessage"]').last).to_contain_text("那是我爹教我的手艺")
     assert "你现在就是林晓" in server.last_request["messages"][0]["content"]
     page.screenshot(path=str(ARTIFACTS / "roleplay.png"), full_page=True)
+
+
+def test_with_voice_on_an_audio_player_appears_under_the_reply(browser, llm_app):
+    app, _ = llm_app
+    page = open_page(browser, app, "voice")
+    page.locator('[data-testid="stSidebar"]').get_by_text("朗读回复").click()
+    ask(page, "望河楼在哪里？")
+    reply = page.locator('[data-testid="stChatMessage"]').last
+    expect(reply.locator("audio")).to_have_count(1, timeout=60000)
+    expect(reply).to_contain_text("语音")
+    src = reply.locator("audio").get_attribute("src")
+    assert src, "the player has audio"
+    page.screenshot(path=str(ARTIFACTS / "voice.png"), full_page=True)
