@@ -2,8 +2,9 @@
 
   python start.py [--host 127.0.0.1] [--port 7860] [--base-url-path novelchat] [--no-xsrf]
 
-New or changed books get their keyword index first (seconds), so the page answers at once; their
-vectors are then built in the background by the app. Ctrl-C stops everything.
+The server starts at once while new or changed books get their keyword index (seconds, with progress
+here); the page lists each book as soon as it is ready, and the app then builds the vectors in the
+background. Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import urllib.request
 from pathlib import Path
 
 from config import get_settings
-from gen_chroma import IndexBuildError, TqdmProgress, build_index, pending_work, print_summary
 
 ROOT = Path(__file__).resolve().parent
 
 
 def ensure_index(corpus: Path, persist: Path) -> None:
     """Build the keyword index of new or changed books now; vectors follow in the app."""
+    from gen_chroma import IndexBuildError, TqdmProgress, build_index, pending_work, print_summary
+
     settings = get_settings().model_copy(update={"corpus_dir": corpus, "persist_dir": persist})
     try:
         pending = pending_work(settings)
@@ -74,13 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_xsrf:
         print("警告：已关闭 XSRF 保护，只应在可信的代理之后这样做 / warning: XSRF protection is off; "
               "use this only behind a trusted proxy", file=sys.stderr)
-    ensure_index(args.corpus, args.persist)
     env = {**os.environ, "NOVELCHAT_CORPUS_DIR": str(args.corpus), "NOVELCHAT_PERSIST_DIR": str(args.persist)}
     process = subprocess.Popen(streamlit_command(args), cwd=ROOT, env=env)
     signal.signal(signal.SIGTERM, lambda *_: process.terminate())
     prefix = f"/{args.base_url_path.strip('/')}" if args.base_url_path.strip("/") else ""
     url = f"http://{args.host}:{args.port}{prefix}/"
     try:
+        ensure_index(args.corpus, args.persist)
         if wait_until_healthy(f"http://{args.host}:{args.port}{prefix}/_stcore/health", process):
             print(f"\n书聊已启动 / NovelChat is running: {url}\n"
                   f"VS Code：在“端口”面板转发 {args.port} 端口后打开 / VS Code: forward port {args.port} in the "
