@@ -136,8 +136,10 @@ def test_openai_compatible_embeddings_server_builds_and_serves_an_index(tmp_path
         corpus = tmp_path / "corpus"
         corpus.mkdir()
         (corpus / "渡口.txt").write_text(BOOK_A, encoding="utf-8")
-        settings = make_settings(corpus, tmp_path / "chroma", embedding_backend="openai",
-                                 embedding_url=f"http://127.0.0.1:{port}/v1", embedding_model="multilingual-e5-small-q4")
+        settings = make_settings(
+            corpus, tmp_path / "chroma", embedding_backend="openai",
+            embedding_url=f"http://127.0.0.1:{port}/v1", embedding_model="multilingual-e5-small-q4",
+        )
         report = build_index(settings)
         assert not report.warnings and not report.dense_pending
         result = Library(settings).retrieve("灯笼是什么颜色", 2, mode="dense")
