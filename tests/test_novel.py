@@ -135,3 +135,25 @@ def test_size_limit(tmp_path):
     path.write_text("字" * 2000, encoding="utf-8")
     with pytest.raises(NovelError, match="too large"):
         read_novel(path, 1000)
+
+
+def test_epub_books_are_read_in_order(tmp_path):
+    from ebooklib import epub
+
+    book = epub.EpubBook()
+    book.set_title("灯")
+    book.set_language("zh")
+    chapters = []
+    for number, (title, body) in enumerate([("第一章 起", "老何摆渡三十年。"), ("第二章 落", "灯笼是杏黄色的。")], 1):
+        page = epub.EpubHtml(title=title, file_name=f"c{number}.xhtml", lang="zh")
+        page.content = f"<html><body><h1>{title}</h1><p>{body}</p></body></html>"
+        book.add_item(page)
+        chapters.append(page)
+    book.spine = chapters
+    book.add_item(epub.EpubNcx())
+    book.add_item(epub.EpubNav())
+    path = tmp_path / "灯.epub"
+    epub.write_epub(str(path), book)
+    novel = read_novel(path, BIG)
+    assert novel.encoding == "epub" and [c.title for c in novel.chapters] == ["第一章 起", "第二章 落"]
+    assert "杏黄色" in novel.text[novel.chapters[1].start: novel.chapters[1].end]
