@@ -23,6 +23,7 @@ TEXT = {
         "rescan": "重新扫描 corpus/", "indexing": "正在建索引", "indexed": "索引完成", "backend": "对话模型",
         "no_books": "还没有书：上传一本，或把文件放进 corpus/ 后点“重新扫描”。", "language": "Language / 语言",
         "lexical": "关键词索引", "dense": "向量索引", "busy": "已有索引任务在进行", "settings": "设置",
+        "top_k": "每次引用的段落数", "index": "索引",
         "voice": "朗读回复", "voice_in_use": "语音", "voice_poor": "此语言在本机没有好的离线语音",
     },
     "en": {
@@ -34,6 +35,7 @@ TEXT = {
         "indexed": "Indexed", "backend": "Chat model", "no_books": "No books yet: upload one, or copy it into "
         "corpus/ and press Rescan.", "language": "Language / 语言", "lexical": "keyword index",
         "dense": "vectors", "busy": "An indexing job is already running", "settings": "Settings",
+        "top_k": "Passages per answer", "index": "Index",
         "voice": "Speak replies", "voice_in_use": "Voice", "voice_poor": "no good offline voice for this language here",
     },
 }
@@ -96,8 +98,13 @@ def sidebar(settings: Settings, library: Library, t: dict) -> dict:
         ready, message = status_line(settings)
         st.caption(f"{t['backend']}: {'●' if ready else '○'} {message}")
         library_panel(settings, t)
+        with st.expander(t["settings"]):
+            top_k = st.slider(t["top_k"], 1, 10, settings.top_k, key="top_k")
+            manifest = library.manifest
+            st.caption(f"{t['index']}: {settings.persist_dir} · {manifest.embedding or '-'} · "
+                       f"{sum(b.chunks for b in books)} chunks")
     return {"book": book, "mode": mode, "persona": persona, "limit": None if limit in (None, last) else limit,
-            "titles": titles, "voice": voice_on}
+            "titles": titles, "voice": voice_on, "top_k": top_k}
 
 
 def library_panel(settings: Settings, t: dict) -> None:
@@ -248,7 +255,7 @@ def reply(prompt: str, choices: dict, library: Library, llm, history, settings: 
         return roleplay_reply(prompt, choices["persona"], library, llm, max_chapter=choices["limit"],
                               history=history, history_budget=settings.history_token_budget)
     return answer_question(prompt, library, llm, book=choices["book"], max_chapter=choices["limit"],
-                           k=settings.top_k, history=history, history_budget=settings.history_token_budget)
+                           k=choices["top_k"], history=history, history_budget=settings.history_token_budget)
 
 
 main()
