@@ -13,6 +13,8 @@ warning and never touch what the index already holds.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
 import threading
 import time
@@ -84,9 +86,10 @@ def splitter_settings(settings: Settings) -> dict:
             "dense_window": settings.dense_window, "version": SPLITTER_VERSION}
 
 
-def vector_key(settings: Settings) -> str:
-    """What a book's vectors depend on besides its text: the embedding model and the window size."""
-    return f"{embedding_spec(settings).label}|window={settings.dense_window}"
+def version_name(book_id: str, sha256: str, settings: Settings) -> str:
+    """A book version's folder name: the book, its bytes and how it was cut (chunks and vector windows)."""
+    cut = json.dumps(splitter_settings(settings), sort_keys=True)
+    return f"{book_id}-{sha256[:12]}-{hashlib.sha1(cut.encode()).hexdigest()[:8]}"
 
 
 def pending_work(settings: Settings) -> list[str]:
@@ -125,7 +128,7 @@ def build_index(
         if manifest.embedding != spec.label:
             manifest.embedding, manifest.embedding_dim = spec.label, None
             for entry in manifest.books.values():
-                entry.collection = collection_name(entry.book_id, entry.sha256, vector_key(settings))
+                entry.collection = collection_name(entry.version_dir, spec.label)
                 entry.dense_count = 0
         resplit = manifest.splitter != splitter_settings(settings)
         manifest.splitter = splitter_settings(settings)
@@ -184,13 +187,15 @@ def _lexical_phase(
         report.warnings += [f"{path.name}: {warning}" for warning in novel.warnings]
         chunks = split_novel(novel, settings.chunk_size, settings.chunk_overlap)
         book_id = old.book_id if old else book_id_for(path.name)
-        version = f"{book_id}-{sha[:12]}"
+        version = version_name(book_id, sha, settings)
+        if old and old.version_dir == version:  # a forced rebuild: a fresh name, the live version stays intact
+            version += f"-r{time.time_ns():x}"
         write_book_version(settings.persist_dir, version, novel.text, chunks)
         entry = BookEntry(
             book_id=book_id, title=novel.title, file=path.name, sha256=sha, encoding=novel.encoding,
             chars=len(novel.text), chapters=len(novel.chapters), last_chapter=novel.chapters[-1].number,
             chunks=len(chunks), version_dir=version,
-            collection=collection_name(book_id, sha, vector_key(settings)),
+            collection=collection_name(version, embedding_spec(settings).label),
         )
         if old:
             staged.append(entry)

@@ -116,10 +116,10 @@ def book_id_for(file_name: str) -> str:
     return "b" + hashlib.sha1(file_name.encode("utf-8")).hexdigest()[:10]
 
 
-def collection_name(book_id: str, sha256: str, embedding_label: str) -> str:
-    """The Chroma collection of one book version under one embedding model."""
+def collection_name(version_dir: str, embedding_label: str) -> str:
+    """The Chroma collection of one book version (text + splitter settings) under one embedding model."""
     model_key = hashlib.sha1(embedding_label.encode("utf-8")).hexdigest()[:8]
-    return f"nc-{book_id}-{sha256[:12]}-{model_key}"
+    return f"nc-{version_dir}-{model_key}"
 
 
 def write_book_version(persist_dir: Path, name: str, text: str, chunks: list[Chunk]) -> Path:

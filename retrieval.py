@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
@@ -182,21 +183,40 @@ class Library:
                 notes.append(self._embedding_error)
             return []
         vector = embeddings.embed_query(question)
-        where = None if max_chapter is None else {"chapter": {"$lte": int(max_chapter)}}
         hits = []
         for entry in ready:
-            store = Chroma(client=chroma_client(self.persist_dir), collection_name=entry.collection,
-                           embedding_function=embeddings)
-            # several windows per chunk: fetch more, keep each chunk's best window
-            for document, distance in store.similarity_search_by_vector_with_relevance_scores(
-                vector, k=3 * depth, filter=where
-            ):
-                hits.append((distance, entry.book_id, int(document.metadata["chunk"])))
+            hits += self._dense_hits(entry, embeddings, vector, depth, max_chapter)
         ranking: list[tuple[str, int]] = []
         for _, book_id, index in sorted(hits):
             if (book_id, index) not in ranking:
                 ranking.append((book_id, index))
         return ranking[:depth]
+
+    def _dense_hits(
+        self, entry: BookEntry, embeddings: Embeddings, vector: list[float], depth: int, max_chapter: int | None
+    ) -> list[tuple[float, str, int]]:
+        """(distance, book, chunk) for the nearest windows, never past ``max_chapter``.
+
+        Several windows share a chunk, so 3 × depth windows are fetched. Under a spoiler limit that leaves
+        most of the book visible, fetching more and dropping later chapters here is much faster than
+        Chroma's metadata filter on a large book; a tight limit uses the filter, which is exact.
+        """
+        store = Chroma(client=chroma_client(self.persist_dir), collection_name=entry.collection,
+                       embedding_function=embeddings)
+        chapters = self.loaded(entry).chapter
+        visible = 1.0 if max_chapter is None else float(np.mean(chapters <= max_chapter))
+        if visible == 0.0:
+            return []
+        if visible >= 0.25:
+            found = store.similarity_search_by_vector_with_relevance_scores(vector, k=int(3 * depth / visible) + 1)
+            hits = [(distance, entry.book_id, int(doc.metadata["chunk"])) for doc, distance in found
+                    if max_chapter is None or chapters[int(doc.metadata["chunk"])] <= max_chapter]
+            enough = len({index for _, _, index in hits}) >= depth or len(found) < int(3 * depth / visible) + 1
+            if max_chapter is None or enough:
+                return hits
+        where = {"chapter": {"$lte": int(max_chapter)}}
+        found = store.similarity_search_by_vector_with_relevance_scores(vector, k=3 * depth, filter=where)
+        return [(distance, entry.book_id, int(doc.metadata["chunk"])) for doc, distance in found]
 
 
 def _rank_in(ranking: list[tuple[str, int]], key: tuple[str, int]) -> int | None:

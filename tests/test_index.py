@@ -191,3 +191,23 @@ def test_summary_table_and_progress(two_books):
     assert "新书.txt" in result.stderr and "new" in result.stderr and "unchanged" in result.stderr
     manifest = json.loads((two_books.persist_dir / "manifest.json").read_text(encoding="utf-8"))
     assert len(manifest["books"]) == 3
+
+
+def test_changing_the_chunking_re_embeds_into_fresh_versions(two_books):
+    before = load_manifest(two_books.persist_dir).books
+    smaller = two_books.model_copy(update={"chunk_size": 60, "chunk_overlap": 10, "dense_window": 30})
+    report = build_index(smaller)
+    assert {b.status for b in report.books} == {"updated"}
+    after = load_manifest(two_books.persist_dir).books
+    client = chroma_client(two_books.persist_dir)
+    library = Library(smaller)
+    for book_id, entry in after.items():
+        assert entry.version_dir != before[book_id].version_dir and entry.collection != before[book_id].collection
+        stored = client.get_collection(entry.collection).get(include=["metadatas", "documents"])
+        book = library.loaded(entry)
+        assert all(window in book.chunk_text(meta["chunk"])
+                   for meta, window in zip(stored["metadatas"], stored["documents"], strict=True))
+    forced = build_index(smaller, rebuild=True)
+    assert {b.status for b in forced.books} == {"updated"}
+    assert all(e.version_dir != after[i].version_dir and e.dense_complete
+               for i, e in load_manifest(two_books.persist_dir).books.items())
