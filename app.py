@@ -97,7 +97,7 @@ def sidebar(settings: Settings, library: Library, t: dict) -> dict:
         st.button(t["clear"], on_click=lambda: st.session_state.pop("messages", None), use_container_width=True)
         ready, message = status_line(settings)
         st.caption(f"{t['backend']}: {'●' if ready else '○'} {message}")
-        library_panel(settings, t)
+        library_panel(settings, library, titles, t)
         with st.expander(t["settings"]):
             top_k = st.slider(t["top_k"], 1, 10, settings.top_k, key="top_k")
             manifest = library.manifest
@@ -107,7 +107,7 @@ def sidebar(settings: Settings, library: Library, t: dict) -> dict:
             "titles": titles, "voice": voice_on, "top_k": top_k}
 
 
-def library_panel(settings: Settings, t: dict) -> None:
+def library_panel(settings: Settings, library: Library, titles: list[str], t: dict) -> None:
     """Upload a novel or rescan corpus/; indexing runs in the background and shows its progress."""
     job = indexer(settings)
     upload = st.file_uploader(t["upload"], type=["txt", "md", "epub"], key="upload")
@@ -119,19 +119,23 @@ def library_panel(settings: Settings, t: dict) -> None:
     if st.button(t["rescan"], use_container_width=True) and not job.start():
         st.info(t["busy"])
     st.session_state.setdefault("seen_builds", job.finished)
-    indexing_progress(job, t)
+    indexing_progress(job, library, titles, t)
 
 
 @st.fragment(run_every=1.0)
-def indexing_progress(job: BackgroundBuild, t: dict) -> None:
-    """A progress bar while the background build runs; warnings and errors once it ends."""
+def indexing_progress(job: BackgroundBuild, library: Library, titles: list[str], t: dict) -> None:
+    """A progress bar while the background build runs; warnings and errors once it ends.
+
+    A new book is listed as soon as its keyword index is in (its vectors follow), and again when a build ends.
+    """
     if job.running:
         stage = t["lexical"] if job.stage == "lexical" else t["dense"]
         fraction = min(job.done / job.total, 1.0) if job.total else 0.0
         st.progress(fraction, text=f"{t['indexing']}: {stage}《{job.book}》 {job.done}/{job.total}")
-    if st.session_state.get("seen_builds") != job.finished:
+    listed = [b.title for b in library.books()] != titles
+    if listed or st.session_state.get("seen_builds") != job.finished:
         st.session_state["seen_builds"] = job.finished
-        st.rerun()  # a build ended: new books become selectable
+        st.rerun()
     if not job.running and job.error:
         st.error(job.error)
     if not job.running and job.report and job.report.changed:
