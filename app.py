@@ -94,7 +94,7 @@ def sidebar(settings: Settings, library: Library, t: dict) -> dict:
         last = max((b.last_chapter for b in scope), default=0)
         limit = st.slider(t["spoiler"], 0, last, last, key=f"limit-{last}") if last > 0 else None
         voice_on = st.toggle(t["voice"], value=False, key="voice")
-        st.button(t["clear"], on_click=lambda: st.session_state.pop("messages", None), use_container_width=True)
+        st.button(t["clear"], on_click=lambda: st.session_state.pop("messages", None), width="stretch")
         ready, message = status_line(settings)
         st.caption(f"{t['backend']}: {'●' if ready else '○'} {message}")
         library_panel(settings, library, titles, t)
@@ -116,7 +116,7 @@ def library_panel(settings: Settings, library: Library, titles: list[str], t: di
         (settings.corpus_dir / Path(upload.name).name).write_bytes(upload.getvalue())
         st.session_state["uploaded"] = upload.file_id
         job.start()
-    if st.button(t["rescan"], use_container_width=True) and not job.start():
+    if st.button(t["rescan"], width="stretch") and not job.start():
         st.info(t["busy"])
     st.session_state.setdefault("seen_builds", job.finished)
     indexing_progress(job, library, titles, t)
