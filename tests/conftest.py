@@ -30,6 +30,15 @@ def shared_file(relative: str) -> Path:
     return path
 
 
+def require(available: bool, reason: str) -> None:
+    """Skip (module or test) when a system part is missing; in CI (NOVELCHAT_REQUIRE_BROWSER=1) fail instead."""
+    if available:
+        return
+    if os.environ.get("NOVELCHAT_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"mandatory here but missing: {reason}")
+    pytest.skip(reason, allow_module_level=True)
+
+
 def make_settings(corpus: Path, persist: Path, **overrides) -> Settings:
     """Settings for a test: no .env, the given folders."""
     return Settings(_env_file=None, corpus_dir=corpus, persist_dir=persist, **overrides)

@@ -13,17 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require
 from tests.fake_openai_server import FakeOpenAIServer
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 pytestmark = pytest.mark.browser
 
-if not Path(CHROMIUM).exists() or shutil.which("ffmpeg") is None:
-    if os.environ.get("NOVELCHAT_REQUIRE_BROWSER") == "1":
-        raise RuntimeError("browser tests are mandatory here but /usr/bin/chromium or ffmpeg is missing")
-    pytest.skip("Debian chromium is not installed (apt-get install chromium fonts-noto-cjk)", allow_module_level=True)
+require(Path(CHROMIUM).exists() and shutil.which("ffmpeg") is not None,
+        "browser tests need Debian chromium and ffmpeg (apt-get install chromium fonts-noto-cjk ffmpeg)")
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 

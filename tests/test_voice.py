@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -17,7 +19,11 @@ from pydub import AudioSegment
 
 import voice
 from config import Settings
+from tests.conftest import require
 from voice import ESPEAK, KOKORO, SentenceSplitter, SpeechStream, join_clips, open_speech, pick_engine
+
+require(bool(shutil.which("ffmpeg") and shutil.which("espeak-ng")),
+        "voice tests need ffmpeg and espeak-ng (apt-get install ffmpeg espeak-ng)")
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLO = {
@@ -45,6 +51,8 @@ def assert_speech(seg: AudioSegment, min_s: float, max_s: float) -> None:
 @pytest.fixture(scope="session")
 def kokoro() -> voice.KokoroEngine:
     """The offline Japanese model, loaded once per test session."""
+    require(importlib.util.find_spec("pyopenjtalk") is not None,
+            "kokoro needs pip install --no-deps -r requirements-nodeps.txt")
     KOKORO.warm().result(timeout=120)
     return KOKORO
 
