@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
 from pathlib import Path
 
 import streamlit as st
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+from streamlit.delta_generator import DeltaGenerator
 
 from characters import Persona, load_personas
 from config import Settings, get_settings
@@ -209,7 +213,7 @@ def main() -> None:
     st.session_state["messages"].append({"role": "assistant", "content": text, "sources": sources, "audio": audio})
 
 
-def start_speech(choices: dict, llm, settings: Settings, t: dict) -> SpeechStream | None:
+def start_speech(choices: dict, llm: BaseChatModel | None, settings: Settings, t: dict) -> SpeechStream | None:
     """A speech stream for this reply (the persona's voice, translated if the card asks), and which voice it is."""
     warm_voice()
     persona: Persona | None = choices["persona"]
@@ -228,7 +232,8 @@ def start_speech(choices: dict, llm, settings: Settings, t: dict) -> SpeechStrea
     return speech
 
 
-def spoken(stream, speech: SpeechStream | None, player, played: list[bool]):
+def spoken(stream: Iterator[str], speech: SpeechStream | None, player: DeltaGenerator, played: list[bool]
+           ) -> Iterator[str]:
     """Pass the reply through while feeding it to the voice; autoplay the first sentence once it is ready."""
     for piece in stream:
         yield piece
@@ -240,7 +245,7 @@ def spoken(stream, speech: SpeechStream | None, player, played: list[bool]):
                 played.append(True)
 
 
-def finish_speech(speech: SpeechStream | None, player, played: list[bool]) -> bytes | None:
+def finish_speech(speech: SpeechStream | None, player: DeltaGenerator, played: list[bool]) -> bytes | None:
     """The whole reply as one mp3 under the message (its sentences were voiced while it was written)."""
     if speech is None:
         return None
@@ -253,7 +258,10 @@ def finish_speech(speech: SpeechStream | None, player, played: list[bool]) -> by
     return audio
 
 
-def reply(prompt: str, choices: dict, library: Library, llm, history, settings: Settings) -> ChatTurn:
+def reply(
+    prompt: str, choices: dict, library: Library, llm: BaseChatModel | None, history: list[BaseMessage],
+    settings: Settings,
+) -> ChatTurn:
     """The chain for the chosen mode."""
     if choices["persona"] is not None:
         return roleplay_reply(prompt, choices["persona"], library, llm, max_chapter=choices["limit"],

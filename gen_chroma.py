@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from langchain_chroma import Chroma
+from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
 from config import Settings, get_settings
@@ -247,7 +248,9 @@ def _dense_phase(
         report.changed = True
 
 
-def _embed_book(settings: Settings, entry: BookEntry, embeddings, progress: ProgressFn | None) -> None:
+def _embed_book(
+    settings: Settings, entry: BookEntry, embeddings: Embeddings, progress: ProgressFn | None
+) -> None:
     """Add the missing vectors of one book version to its Chroma collection, a batch of chunks at a time.
 
     Each chunk gets one vector per window of ``dense_window`` characters (id ``chunk-window``): short

@@ -15,7 +15,7 @@ import json
 import re
 import sys
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -77,7 +77,9 @@ class EvalResult:
     n: int
 
 
-def evaluate(qa_file: Path, k: int, mode: Mode, library: Library, echo=None) -> EvalResult:
+def evaluate(
+    qa_file: Path, k: int, mode: Mode, library: Library, echo: Callable[[str], None] | None = None
+) -> EvalResult:
     """Recall@k and MRR of ``library`` on a QA file (each question searched in its ``doc`` book)."""
     hits, reciprocal, n = 0, 0.0, 0
     books = {entry.file: entry.book_id for entry in library.books()}
