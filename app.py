@@ -14,7 +14,7 @@ from streamlit.delta_generator import DeltaGenerator
 from characters import Persona, load_personas
 from config import Settings, get_settings
 from gen_chroma import BackgroundBuild
-from llm import LLMUnavailable, backend_status, load_chat_model
+from llm import LLMUnavailable, backend_status, friendly_error, load_chat_model
 from ragchat import ChatTurn, answer_question, greeting, highlight, roleplay_reply, to_messages
 from retrieval import Library, NoIndexError
 from voice import SpeechStream, VoiceError, open_speech, warm
@@ -202,6 +202,8 @@ def main() -> None:
             turn = reply(prompt, choices, library, llm, history, settings)
         except NoIndexError as error:
             turn = ChatTurn([], [], iter([str(error)]))
+        except Exception as error:  # the reader gets one line, never a traceback
+            turn = ChatTurn([], [], iter([f"⚠️ 出错了 / something went wrong: {friendly_error(error)}"]))
         for note in turn.notes:
             st.caption(f"ℹ️ {note}")
         speech = start_speech(choices, llm, settings, t) if choices["voice"] else None
