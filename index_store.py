@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -31,6 +32,8 @@ from chromadb.config import Settings as ChromaSettings
 
 from lexical import LexicalIndex
 from novel import Chunk
+
+log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
@@ -73,9 +76,13 @@ def load_manifest(persist_dir: Path) -> Manifest:
     path = persist_dir / MANIFEST_NAME
     if not path.exists():
         return Manifest()
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    books = {book_id: BookEntry(**entry) for book_id, entry in raw.get("books", {}).items()}
-    return Manifest(raw.get("embedding"), raw.get("embedding_dim"), raw.get("splitter", {}), books)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        books = {book_id: BookEntry(**entry) for book_id, entry in raw.get("books", {}).items()}
+        return Manifest(raw.get("embedding"), raw.get("embedding_dim"), raw.get("splitter", {}), books)
+    except (ValueError, TypeError, AttributeError):  # edited by hand or damaged: the corpus is the source of truth
+        log.warning("unreadable %s: treating the index as empty; the next build re-indexes the corpus", path)
+        return Manifest()
 
 
 def save_manifest(persist_dir: Path, manifest: Manifest) -> None:

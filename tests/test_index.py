@@ -211,3 +211,11 @@ def test_changing_the_chunking_re_embeds_into_fresh_versions(two_books):
     assert {b.status for b in forced.books} == {"updated"}
     assert all(e.version_dir != after[i].version_dir and e.dense_complete
                for i, e in load_manifest(two_books.persist_dir).books.items())
+
+
+def test_a_damaged_manifest_means_a_fresh_build_not_a_crash(two_books):
+    (two_books.persist_dir / "manifest.json").write_text("{not json", encoding="utf-8")
+    assert Library(two_books).books() == []
+    report = build_index(two_books)
+    assert sorted(b.status for b in report.books) == ["new", "new"]
+    assert Library(two_books).retrieve("青鸾号", 1).passages[0].book == "渡口"
