@@ -320,7 +320,8 @@ def _print_passages(result: Retrieval) -> None:
     for note in result.notes:
         print(f"注意 / note: {note}")
     for number, passage in enumerate(result.passages, 1):
-        print(f"[{number}] {passage.citation}  score={passage.score:.4f}")
+        ranks = f"bm25 #{passage.lexical_rank or '-'}, dense #{passage.dense_rank or '-'}"
+        print(f"[{number}] {passage.citation}  score={passage.score:.4f} ({ranks})")
         print("    " + passage.text.strip().replace("\n", "\n    "))
 
 
