@@ -186,11 +186,8 @@ class Library:
         hits = []
         for entry in ready:
             hits += self._dense_hits(entry, embeddings, vector, depth, max_chapter)
-        ranking: list[tuple[str, int]] = []
-        for _, book_id, index in sorted(hits):
-            if (book_id, index) not in ranking:
-                ranking.append((book_id, index))
-        return ranking[:depth]
+        ranking = dict.fromkeys((book_id, index) for _, book_id, index in sorted(hits))  # best window per chunk
+        return list(ranking)[:depth]
 
     def _dense_hits(
         self, entry: BookEntry, embeddings: Embeddings, vector: list[float], depth: int, max_chapter: int | None
@@ -208,11 +205,11 @@ class Library:
         if visible == 0.0:
             return []
         if visible >= 0.25:
-            found = store.similarity_search_by_vector_with_relevance_scores(vector, k=int(3 * depth / visible) + 1)
-            hits = [(distance, entry.book_id, int(doc.metadata["chunk"])) for doc, distance in found
-                    if max_chapter is None or chapters[int(doc.metadata["chunk"])] <= max_chapter]
-            enough = len({index for _, _, index in hits}) >= depth or len(found) < int(3 * depth / visible) + 1
-            if max_chapter is None or enough:
+            fetch = int(3 * depth / visible) + 1
+            found = store.similarity_search_by_vector_with_relevance_scores(vector, k=fetch)
+            hits = [(distance, entry.book_id, int(doc.metadata["chunk"])) for doc, distance in found]
+            hits = [hit for hit in hits if max_chapter is None or chapters[hit[2]] <= max_chapter]
+            if max_chapter is None or len({hit[2] for hit in hits}) >= depth or len(found) < fetch:
                 return hits
         where = {"chapter": {"$lte": int(max_chapter)}}
         found = store.similarity_search_by_vector_with_relevance_scores(vector, k=3 * depth, filter=where)
