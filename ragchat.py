@@ -289,8 +289,7 @@ def greeting(persona: Persona | None, books: Sequence[str], llm: BaseChatModel |
                 "和书中人物聊天。\nHello! Ask me anything about the book, or switch to role-play.")
     if llm is not None and not persona.first_mes:
         try:
-            request = [SystemMessage(roleplay_messages(persona, "", [], [], 0)[0].content),
-                       HumanMessage(GREETING_REQUEST.format(name=persona.name))]
+            request = roleplay_messages(persona, GREETING_REQUEST.format(name=persona.name), [], [], 0)
             return (llm | StrOutputParser()).invoke(request).strip()
         except Exception:  # a failing backend must not block the greeting: fall back to the card
             pass
