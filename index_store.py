@@ -4,6 +4,7 @@
 chroma/
   manifest.json          what is indexed: embedding model, splitter, one entry per book (atomic swaps)
   chroma.sqlite3 …       Chroma PersistentClient store: one collection per book version
+                         (or, with a ``chroma_url``, the same collections on a Chroma server)
   books/<id>-<sha12>/    immutable per book version: text.txt, chunks.jsonl, bm25/ (lexical index)
   .lock                  one writer at a time
 ```
@@ -20,13 +21,16 @@ import logging
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import chromadb
+import httpx
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
@@ -37,6 +41,13 @@ log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
+LOCAL_STORE = "local"
+SERVER_TIMEOUT_S = 5.0
+
+
+def new_index_id() -> str:
+    """A short random id that names this index's collections."""
+    return uuid.uuid4().hex[:8]
 
 
 @dataclass
@@ -63,12 +74,18 @@ class BookEntry:
 
 @dataclass
 class Manifest:
-    """What the index holds; ``embedding`` is the spec label its vectors were made with."""
+    """What the index holds; ``embedding`` is the spec label its vectors were made with.
+
+    ``vector_store`` says where the vectors live (``local`` or a Chroma server's URL); ``index_id`` keeps this
+    index's collections apart from other indexes sharing that server.
+    """
 
     embedding: str | None = None
     embedding_dim: int | None = None
     splitter: dict = field(default_factory=dict)
     books: dict[str, BookEntry] = field(default_factory=dict)
+    vector_store: str = LOCAL_STORE
+    index_id: str = field(default_factory=new_index_id)
 
 
 def load_manifest(persist_dir: Path) -> Manifest:
@@ -79,7 +96,10 @@ def load_manifest(persist_dir: Path) -> Manifest:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         books = {book_id: BookEntry(**entry) for book_id, entry in raw.get("books", {}).items()}
-        return Manifest(raw.get("embedding"), raw.get("embedding_dim"), raw.get("splitter", {}), books)
+        return Manifest(
+            embedding=raw.get("embedding"), embedding_dim=raw.get("embedding_dim"), splitter=raw.get("splitter", {}),
+            books=books, vector_store=raw.get("vector_store", LOCAL_STORE), index_id=raw.get("index_id", ""),
+        )
     except (ValueError, TypeError, AttributeError):  # edited by hand or damaged: the corpus is the source of truth
         log.warning("unreadable %s: treating the index as empty; the next build re-indexes the corpus", path)
         return Manifest()
@@ -108,14 +128,46 @@ def writer_lock(persist_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+class VectorStoreUnavailable(RuntimeError):
+    """The Chroma server named by ``chroma_url`` cannot be reached; the message is one friendly line."""
+
+
+def vector_store_label(chroma_url: str) -> str:
+    """Where vectors live: ``local`` (beside the index) or the Chroma server's URL, normalised."""
+    if not chroma_url.strip():
+        return LOCAL_STORE
+    url = chroma_url.strip().rstrip("/")
+    return url if "://" in url else f"http://{url}"
+
+
+def chroma_client(persist_dir: Path, chroma_url: str = "") -> chromadb.ClientAPI:
+    """The Chroma client of an index, one per process, telemetry off: a PersistentClient in ``persist_dir``,
+    or an HttpClient when ``chroma_url`` names a server (``chroma run --path DIR --port 8000``)."""
+    store = vector_store_label(chroma_url)
+    if store == LOCAL_STORE:
+        return _local_client(str(persist_dir.resolve()))
+    return _server_client(store)
+
+
 @lru_cache(maxsize=8)
-def _client(path: str) -> chromadb.ClientAPI:
+def _local_client(path: str) -> chromadb.ClientAPI:
     return chromadb.PersistentClient(path=path, settings=ChromaSettings(anonymized_telemetry=False))
 
 
-def chroma_client(persist_dir: Path) -> chromadb.ClientAPI:
-    """One Chroma PersistentClient per index folder per process, telemetry off."""
-    return _client(str(persist_dir.resolve()))
+@lru_cache(maxsize=8)
+def _server_client(url: str) -> chromadb.ClientAPI:
+    """An HttpClient, after a heartbeat with a timeout (Chroma's own client waits forever on a hung server)."""
+    try:
+        httpx.get(f"{url}/api/v2/heartbeat", timeout=SERVER_TIMEOUT_S).raise_for_status()
+        parts = urlsplit(url)
+        https = parts.scheme == "https"
+        return chromadb.HttpClient(host=parts.hostname or "localhost", port=parts.port or (443 if https else 8000),
+                                   ssl=https, settings=ChromaSettings(anonymized_telemetry=False))
+    except (httpx.HTTPError, ValueError) as error:
+        raise VectorStoreUnavailable(
+            f"连不上 Chroma 服务器 {url}（{type(error).__name__}）；请先运行 chroma run，或清空 NOVELCHAT_CHROMA_URL / "
+            f"cannot reach the Chroma server at {url}: start it (chroma run) or unset NOVELCHAT_CHROMA_URL"
+        ) from error
 
 
 def book_id_for(file_name: str) -> str:
@@ -123,10 +175,14 @@ def book_id_for(file_name: str) -> str:
     return "b" + hashlib.sha1(file_name.encode("utf-8")).hexdigest()[:10]
 
 
-def collection_name(version_dir: str, embedding_label: str) -> str:
-    """The Chroma collection of one book version (text + splitter settings) under one embedding model."""
-    model_key = hashlib.sha1(embedding_label.encode("utf-8")).hexdigest()[:8]
-    return f"nc-{version_dir}-{model_key}"
+def collection_name(manifest: Manifest, version_dir: str) -> str:
+    """The Chroma collection of one book version (text + splitter settings) under the index's embedding model."""
+    model_key = hashlib.sha1(str(manifest.embedding).encode("utf-8")).hexdigest()[:8]
+    return f"{_collection_prefix(manifest)}{version_dir}-{model_key}"
+
+
+def _collection_prefix(manifest: Manifest) -> str:
+    return f"nc-{manifest.index_id}-" if manifest.index_id else "nc-"  # indexes made before index ids: "nc-"
 
 
 def write_book_version(persist_dir: Path, name: str, text: str, chunks: list[Chunk]) -> Path:
@@ -150,8 +206,11 @@ def write_book_version(persist_dir: Path, name: str, text: str, chunks: list[Chu
     return final
 
 
-def collect_garbage(persist_dir: Path, manifest: Manifest) -> None:
-    """Remove book versions and collections the manifest no longer names (and leftover staging)."""
+def collect_garbage(persist_dir: Path, manifest: Manifest, chroma_url: str = "") -> None:
+    """Remove book versions and collections the manifest no longer names (and leftover staging).
+
+    A local store belongs to this index alone; on a shared server only this index's collections are touched.
+    """
     keep_dirs = {entry.version_dir for entry in manifest.books.values()}
     books = persist_dir / "books"
     if books.exists():
@@ -159,10 +218,11 @@ def collect_garbage(persist_dir: Path, manifest: Manifest) -> None:
             if folder.name not in keep_dirs:
                 shutil.rmtree(folder, ignore_errors=True)
     keep_collections = {entry.collection for entry in manifest.books.values()}
-    client = chroma_client(persist_dir)
+    prefix = "nc-" if vector_store_label(chroma_url) == LOCAL_STORE else _collection_prefix(manifest)
+    client = chroma_client(persist_dir, chroma_url)
     for collection in client.list_collections():
         name = collection if isinstance(collection, str) else collection.name
-        if name.startswith("nc-") and name not in keep_collections:
+        if name.startswith(prefix) and name not in keep_collections:
             client.delete_collection(name)
 
 

@@ -1,8 +1,8 @@
 """Hybrid retrieval over the on-disk index: BM25 and Chroma, fused by reciprocal rank.
 
 The reader's spoiler limit (``max_chapter``) is a hard filter in both retrievers. A book whose
-vectors are not complete (or were made by another embedding model) is searched lexically only,
-and the result says so in ``notes``.
+vectors are not complete (or were made by another embedding model, or live in another store, or whose
+Chroma server is down) is searched lexically only, and the result says so in ``notes``.
 """
 
 from __future__ import annotations
@@ -12,13 +12,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import httpx
 import numpy as np
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
 from config import Settings
 from embeddings import EmbeddingUnavailable, embedding_spec, make_embeddings
-from index_store import MANIFEST_NAME, BookEntry, LoadedBook, Manifest, chroma_client, load_book, load_manifest
+from index_store import (
+    MANIFEST_NAME,
+    BookEntry,
+    LoadedBook,
+    Manifest,
+    VectorStoreUnavailable,
+    chroma_client,
+    load_book,
+    load_manifest,
+    vector_store_label,
+)
 
 Mode = Literal["hybrid", "bm25", "dense"]
 RRF_K = 60  # the constant of Cormack et al.; ranks matter, raw scores do not
@@ -104,8 +115,9 @@ class Library:
         raise NoIndexError(f"索引中没有《{name}》；已有：{known} / no book {name!r} in the index")
 
     def dense_ready(self, entry: BookEntry) -> bool:
-        """Whether the book's vectors are complete and made by the configured embedding model."""
-        return entry.dense_complete and self.manifest.embedding == embedding_spec(self.settings).label
+        """Whether the book's vectors are complete, made by the configured embedding model, in the configured store."""
+        return (entry.dense_complete and self.manifest.embedding == embedding_spec(self.settings).label
+                and self.manifest.vector_store == vector_store_label(self.settings.chroma_url))
 
     def loaded(self, entry: BookEntry) -> LoadedBook:
         """The book's text, chunk metadata and lexical index (loaded once)."""
@@ -170,6 +182,13 @@ class Library:
     def _dense_ranking(
         self, question: str, entries: list[BookEntry], depth: int, max_chapter: int | None, notes: list[str]
     ) -> list[tuple[str, int]]:
+        store = vector_store_label(self.settings.chroma_url)
+        if self.manifest.vector_store != store:
+            built = self.manifest.vector_store
+            notes.append(f"向量在 {built}，设置指向 {store}，本次仅用关键词检索（可用 gen_chroma.py --rebuild 重建）"
+                         f"/ the vectors are in {built} but settings point to {store}: keyword search only "
+                         "(rebuild with gen_chroma.py --rebuild)")
+            return []
         ready = [e for e in entries if self.dense_ready(e)]
         for entry in entries:
             if entry not in ready:
@@ -184,8 +203,16 @@ class Library:
             return []
         vector = embeddings.embed_query(question)
         hits = []
-        for entry in ready:
-            hits += self._dense_hits(entry, embeddings, vector, depth, max_chapter)
+        try:
+            for entry in ready:
+                hits += self._dense_hits(entry, embeddings, vector, depth, max_chapter)
+        except VectorStoreUnavailable as error:
+            notes.append(f"{error}（本次仅用关键词检索 / keyword search only）")
+            return []
+        except httpx.HTTPError as error:  # the Chroma server went away after we connected
+            notes.append(f"Chroma 服务器出错，本次仅用关键词检索 / the Chroma server failed ({type(error).__name__}): "
+                         "keyword search only")
+            return []
         ranking = dict.fromkeys((book_id, index) for _, book_id, index in sorted(hits))  # best window per chunk
         return list(ranking)[:depth]
 
@@ -198,8 +225,8 @@ class Library:
         most of the book visible, fetching more and dropping later chapters here is much faster than
         Chroma's metadata filter on a large book; a tight limit uses the filter, which is exact.
         """
-        store = Chroma(client=chroma_client(self.persist_dir), collection_name=entry.collection,
-                       embedding_function=embeddings)
+        client = chroma_client(self.persist_dir, self.settings.chroma_url)
+        store = Chroma(client=client, collection_name=entry.collection, embedding_function=embeddings)
         chapters = self.loaded(entry).chapter
         visible = 1.0 if max_chapter is None else float(np.mean(chapters <= max_chapter))
         if visible == 0.0:

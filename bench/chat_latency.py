@@ -62,8 +62,8 @@ def main() -> int:
         persona = next(p for p in load_personas() if p.name == "林晓")
         (entry,) = library.books()
         embeddings = library.embeddings()
-        store = Chroma(client=chroma_client(settings.persist_dir), collection_name=entry.collection,
-                       embedding_function=embeddings)
+        client = chroma_client(settings.persist_dir, settings.chroma_url)
+        store = Chroma(client=client, collection_name=entry.collection, embedding_function=embeddings)
 
         def original_style(question: str):
             docs = store.similarity_search(question, k=5)

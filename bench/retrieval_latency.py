@@ -60,7 +60,7 @@ def fill_dense(settings, seed: int = 0) -> tuple[int, float]:
     manifest = load_manifest(settings.persist_dir)
     (entry,) = manifest.books.values()
     book = load_book(settings.persist_dir, entry)
-    collection = chroma_client(settings.persist_dir).get_or_create_collection(
+    collection = chroma_client(settings.persist_dir, settings.chroma_url).get_or_create_collection(
         name=entry.collection, embedding_function=None)
     rng = np.random.default_rng(seed)
     with C.Timer() as t:
@@ -115,7 +115,7 @@ def measure(size: int, qs: list[str], rounds: int, work) -> dict:
 
     from index_store import chroma_client
 
-    store = Chroma(client=chroma_client(settings.persist_dir), collection_name=entry.collection)
+    store = Chroma(client=chroma_client(settings.persist_dir, settings.chroma_url), collection_name=entry.collection)
     vectors = {q: embedder.embed_query(q) for q in qs}
     times: dict[str, list[float]] = {name: [] for name in modes}
     times["query embedding alone"] = []

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,6 +43,32 @@ def require(available: bool, reason: str) -> None:
     if os.environ.get("NOVELCHAT_REQUIRE_BROWSER") == "1":
         raise RuntimeError(f"mandatory here but missing: {reason}")
     pytest.skip(reason, allow_module_level=True)
+
+
+def free_port() -> int:
+    """A local port with nothing listening on it (yet)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def serve(command: list[str], ready_url: str, timeout: float = 30) -> Iterator[subprocess.Popen]:
+    """Run a server process until ``ready_url`` answers; stop it on exit."""
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(ready_url, timeout=1)
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, f"{command[0]} did not start"
+                time.sleep(0.2)
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def make_settings(corpus: Path, persist: Path, **overrides) -> Settings:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, require
+from tests.conftest import ROOT, free_port, require
 from tests.fake_openai_server import FakeOpenAIServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -24,12 +23,6 @@ require(Path(CHROMIUM).exists() and shutil.which("ffmpeg") is not None,
         "browser tests need Debian chromium and ffmpeg (apt-get install chromium fonts-noto-cjk ffmpeg)")
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class App:

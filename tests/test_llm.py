@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 import llm
 from config import Settings
+from tests.conftest import free_port
 from tests.fake_openai_server import FakeOpenAIServer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # conftest sets these too; nothing here may reach a hub
@@ -31,13 +31,6 @@ CHAT_TEMPLATE = (
 def llm_settings(**overrides) -> Settings:
     """Settings for a test: no .env, greedy decoding unless told otherwise."""
     return Settings(_env_file=None, **{"llm_temperature": 0.0, "llm_load_in_4bit": False, **overrides})
-
-
-def closed_port() -> int:
-    """A local port with nothing listening on it."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def one_line(text: str) -> bool:
@@ -282,7 +275,7 @@ def test_openai_stop_and_unknown_model(server):
 
 
 def test_openai_server_down_fails_fast():
-    settings = llm_settings(llm_base_url=f"http://127.0.0.1:{closed_port()}/v1", llm_model="m", llm_timeout=2)
+    settings = llm_settings(llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_model="m", llm_timeout=2)
     started = time.monotonic()
     with pytest.raises(Exception) as info:
         llm.load_chat_model(settings).invoke("你好")
@@ -313,7 +306,7 @@ def test_backend_status_ready_down_and_none(server):
     ready = llm.backend_status(llm_settings(llm_base_url=server.base_url))
     assert (ready.name, ready.ready) == ("openai", True) and "fake-model" in ready.message
 
-    down = llm.backend_status(llm_settings(llm_base_url=f"http://127.0.0.1:{closed_port()}/v1", llm_timeout=2))
+    down = llm.backend_status(llm_settings(llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_timeout=2))
     assert (down.name, down.ready) == ("openai", False) and one_line(down.message)
 
     none = llm.backend_status(llm_settings())

