@@ -41,7 +41,7 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
     command = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
         "--server.address", args.host, "--server.port", str(args.port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal",
     ]
     if args.base_url_path:
         command += ["--server.baseUrlPath", args.base_url_path.strip("/")]
