@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import streamlit as st
@@ -15,7 +16,7 @@ from characters import Persona, load_personas
 from config import Settings, get_settings
 from gen_chroma import BackgroundBuild
 from llm import LLMUnavailable, backend_status, friendly_error, load_chat_model
-from ragchat import ChatTurn, answer_question, greeting, highlight, roleplay_reply, to_messages
+from ragchat import ChatTurn, answer_question, greeting, highlight, roleplay_reply, to_messages, transcript_markdown
 from retrieval import Library, NoIndexError
 from voice import SpeechStream, VoiceError, open_speech, warm
 
@@ -29,6 +30,7 @@ TEXT = {
         "lexical": "关键词索引", "dense": "向量索引", "busy": "已有索引任务在进行", "settings": "设置",
         "top_k": "每次引用的段落数", "index": "索引",
         "voice": "朗读回复", "voice_in_use": "语音", "voice_poor": "此语言在本机没有好的离线语音",
+        "export": "导出对话（Markdown）", "reader": "读者",
     },
     "en": {
         "title": "NovelChat", "book": "Book", "all_books": "All books", "mode": "Mode", "qa": "Ask the book",
@@ -41,6 +43,7 @@ TEXT = {
         "dense": "vectors", "busy": "An indexing job is already running", "settings": "Settings",
         "top_k": "Passages per answer", "index": "Index",
         "voice": "Speak replies", "voice_in_use": "Voice", "voice_poor": "no good offline voice for this language here",
+        "export": "Export chat (Markdown)", "reader": "Reader",
     },
 }
 
@@ -99,6 +102,7 @@ def sidebar(settings: Settings, library: Library, t: dict) -> dict:
         limit = st.slider(t["spoiler"], 0, last, last, key=f"limit-{last}") if last > 0 else None
         voice_on = st.toggle(t["voice"], value=False, key="voice")
         st.button(t["clear"], on_click=lambda: st.session_state.pop("messages", None), width="stretch")
+        export = st.empty()  # filled once this run's reply is in
         ready, message = status_line(settings)
         st.caption(f"{t['backend']}: {'●' if ready else '○'} {message}")
         library_panel(settings, library, titles, t)
@@ -108,7 +112,7 @@ def sidebar(settings: Settings, library: Library, t: dict) -> dict:
             st.caption(f"{t['index']}: {settings.persist_dir} · {manifest.embedding or '-'} · "
                        f"{manifest.vector_store} · {sum(b.chunks for b in books)} chunks")
     return {"book": book, "mode": mode, "persona": persona, "limit": None if limit in (None, last) else limit,
-            "titles": titles, "voice": voice_on, "top_k": top_k}
+            "titles": titles, "voice": voice_on, "top_k": top_k, "export": export}
 
 
 def library_panel(settings: Settings, library: Library, titles: list[str], t: dict) -> None:
@@ -191,8 +195,14 @@ def main() -> None:
             sources_panel(message["sources"], t)
     persona = choices["persona"]
     prompt = st.chat_input(t["say"].format(name=persona.name) if persona else t["ask"])
-    if not prompt:
-        return
+    if prompt:
+        respond(prompt, choices, library, llm, settings, t)
+    export_button(choices, t)
+
+
+def respond(prompt: str, choices: dict, library: Library, llm: BaseChatModel | None, settings: Settings,
+            t: dict) -> None:
+    """Show the reader's message, stream the reply (spoken if asked) with its sources, and keep both."""
     history = to_messages([(m["role"], m["content"]) for m in st.session_state["messages"][1:]])
     st.session_state["messages"].append({"role": "user", "content": prompt, "sources": []})
     with st.chat_message("user"):
@@ -213,6 +223,20 @@ def main() -> None:
         sources = [{"citation": p.citation, "parts": highlight(p.text.strip(), prompt)} for p in turn.passages]
         sources_panel(sources, t)
     st.session_state["messages"].append({"role": "assistant", "content": text, "sources": sources, "audio": audio})
+
+
+def export_button(choices: dict, t: dict) -> None:
+    """Download the conversation so far, with each answer's sources, as Markdown."""
+    persona: Persona | None = choices["persona"]
+    speaker = {"user": t["reader"], "assistant": persona.name if persona else t["title"]}
+    scope = f"《{choices['book']}》" if choices["book"] else t["all_books"]
+    title = f"{t['title']} · {persona.name if persona else t['qa']} · {scope} · {datetime.now():%Y-%m-%d %H:%M}"
+    turns = [(speaker[m["role"]], m["content"],
+              [(s["citation"], "".join(piece for piece, _ in s["parts"])) for s in m["sources"]])
+             for m in st.session_state["messages"]]
+    choices["export"].download_button(t["export"], transcript_markdown(title, turns), icon="📥", width="stretch",
+                                      file_name=f"novelchat-{datetime.now():%Y%m%d-%H%M}.md", mime="text/markdown",
+                                      on_click="ignore")
 
 
 def start_speech(choices: dict, llm: BaseChatModel | None, settings: Settings, t: dict) -> SpeechStream | None:

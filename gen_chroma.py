@@ -40,11 +40,13 @@ from index_store import (
     load_book,
     load_manifest,
     new_index_id,
+    reindex_keywords,
     save_manifest,
     vector_store_label,
     write_book_version,
     writer_lock,
 )
+from lexical import LEXICAL_VERSION
 from novel import NOVEL_SUFFIXES, NovelError, file_sha256, make_splitter, read_novel, split_novel
 
 SPLITTER_VERSION = 1  # bump when chapter detection or splitting changes, to re-split every book
@@ -104,7 +106,8 @@ def pending_work(settings: Settings) -> list[str]:
     files = scan_corpus(settings.corpus_dir)
     pending = [p.name for p in files if p.name not in by_file or by_file[p.name].sha256 != file_sha256(p)]
     pending += [f for f in by_file if f not in {p.name for p in files}]
-    pending += [e.file for e in manifest.books.values() if not e.dense_complete and e.file not in pending]
+    pending += [e.file for e in manifest.books.values()
+                if (not e.dense_complete or e.lexical_version != LEXICAL_VERSION) and e.file not in pending]
     if manifest.embedding not in (None, embedding_spec(settings).label):
         pending.append(f"embedding model changed to {embedding_spec(settings).label}")
     if manifest.books and manifest.vector_store != vector_store_label(settings.chroma_url):
@@ -189,7 +192,12 @@ def _lexical_phase(
             continue
         seen[sha] = path.name
         if old and old.sha256 == sha and not force:
-            report.books.append(BookReport(path.name, "unchanged", old.chapters, old.chunks))
+            status = "unchanged"
+            if old.lexical_version != LEXICAL_VERSION:  # a newer tokenizer: keywords only, vectors stay valid
+                reindex_keywords(settings.persist_dir, old)
+                save_manifest(settings.persist_dir, manifest)
+                status, report.changed = "keywords re-indexed", True
+            report.books.append(BookReport(path.name, status, old.chapters, old.chunks))
             continue
         try:
             novel = read_novel(path, max_bytes)
@@ -207,7 +215,7 @@ def _lexical_phase(
             book_id=book_id, title=novel.title, file=path.name, sha256=sha, encoding=novel.encoding,
             chars=len(novel.text), chapters=len(novel.chapters), last_chapter=novel.chapters[-1].number,
             chunks=len(chunks), version_dir=version,
-            collection=collection_name(manifest, version),
+            collection=collection_name(manifest, version), lexical_version=LEXICAL_VERSION,
         )
         if old:
             staged.append(entry)

@@ -5,7 +5,8 @@ chroma/
   manifest.json          what is indexed: embedding model, splitter, one entry per book (atomic swaps)
   chroma.sqlite3 …       Chroma PersistentClient store: one collection per book version
                          (or, with a ``chroma_url``, the same collections on a Chroma server)
-  books/<id>-<sha12>/    immutable per book version: text.txt, chunks.jsonl, bm25/ (lexical index)
+  books/<id>-<sha12>/    per book version: text.txt, chunks.jsonl (immutable), bm25-v2/ (lexical index,
+                         rebuilt beside the old one when the tokenizer changes)
   .lock                  one writer at a time
 ```
 A book version directory is complete before the manifest names it, and the manifest is replaced
@@ -34,7 +35,7 @@ import httpx
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
-from lexical import LexicalIndex
+from lexical import LEXICAL_VERSION, LexicalIndex
 from novel import Chunk
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class BookEntry:
     version_dir: str
     collection: str
     dense_count: int = 0
+    lexical_version: int = 1  # entries written before lexical versions had version 1
 
     @property
     def dense_complete(self) -> bool:
@@ -199,11 +201,37 @@ def write_book_version(persist_dir: Path, name: str, text: str, chunks: list[Chu
             record = {"chapter": chunk.chapter, "chapter_title": chunk.chapter_title,
                       "start": chunk.start, "end": chunk.end}
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    lexical_dir = staging / "bm25"
+    lexical_dir = staging / lexical_folder(LEXICAL_VERSION)
     lexical_dir.mkdir()
     LexicalIndex.build(chunk.text for chunk in chunks).save(lexical_dir)
     os.replace(staging, final)
     return final
+
+
+def lexical_folder(version: int) -> str:
+    """The lexical index's folder inside a book version, for a tokenizer version."""
+    return "bm25" if version == 1 else f"bm25-v{version}"
+
+
+def reindex_keywords(persist_dir: Path, entry: BookEntry) -> None:
+    """Rebuild a book version's lexical index with the current tokenizer, beside the old one (atomic rename).
+
+    Sets ``entry.lexical_version``; the caller saves the manifest, and ``collect_garbage`` removes the old folder.
+    """
+    folder = persist_dir / "books" / entry.version_dir
+    text = (folder / "text.txt").read_text(encoding="utf-8")
+    final = folder / lexical_folder(LEXICAL_VERSION)
+    if final.exists():  # left by a build killed before its manifest swap
+        shutil.rmtree(final)
+    staging = Path(tempfile.mkdtemp(dir=folder, prefix=".staging-"))
+    LexicalIndex.build(text[r["start"]: r["end"]] for r in _chunk_records(folder)).save(staging)
+    os.replace(staging, final)
+    entry.lexical_version = LEXICAL_VERSION
+
+
+def _chunk_records(folder: Path) -> list[dict]:
+    with (folder / "chunks.jsonl").open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
 
 
 def collect_garbage(persist_dir: Path, manifest: Manifest, chroma_url: str = "") -> None:
@@ -211,12 +239,16 @@ def collect_garbage(persist_dir: Path, manifest: Manifest, chroma_url: str = "")
 
     A local store belongs to this index alone; on a shared server only this index's collections are touched.
     """
-    keep_dirs = {entry.version_dir for entry in manifest.books.values()}
+    kept = {entry.version_dir: entry for entry in manifest.books.values()}
     books = persist_dir / "books"
-    if books.exists():
-        for folder in books.iterdir():
-            if folder.name not in keep_dirs:
-                shutil.rmtree(folder, ignore_errors=True)
+    for folder in books.iterdir() if books.exists() else []:
+        if folder.name not in kept:
+            shutil.rmtree(folder, ignore_errors=True)
+            continue
+        current = lexical_folder(kept[folder.name].lexical_version)
+        for part in folder.iterdir():  # lexical indexes of older tokenizers, staging left by a killed build
+            if part.is_dir() and part.name != current:
+                shutil.rmtree(part, ignore_errors=True)
     keep_collections = {entry.collection for entry in manifest.books.values()}
     prefix = "nc-" if vector_store_label(chroma_url) == LOCAL_STORE else _collection_prefix(manifest)
     client = chroma_client(persist_dir, chroma_url)
@@ -245,7 +277,7 @@ class LoadedBook:
 def load_book(persist_dir: Path, entry: BookEntry) -> LoadedBook:
     """Load one book version's text, chunk metadata and lexical index from disk."""
     folder = persist_dir / "books" / entry.version_dir
-    records = [json.loads(line) for line in (folder / "chunks.jsonl").open(encoding="utf-8")]
+    records = _chunk_records(folder)
     return LoadedBook(
         entry=entry,
         text=(folder / "text.txt").read_text(encoding="utf-8"),
@@ -253,5 +285,5 @@ def load_book(persist_dir: Path, entry: BookEntry) -> LoadedBook:
         chapter_title=[r["chapter_title"] for r in records],
         start=np.array([r["start"] for r in records], dtype=np.int64),
         end=np.array([r["end"] for r in records], dtype=np.int64),
-        lexical=LexicalIndex.load(folder / "bm25"),
+        lexical=LexicalIndex.load(folder / lexical_folder(entry.lexical_version)),
     )

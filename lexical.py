@@ -17,6 +17,8 @@ import numpy as np
 import rjieba
 
 _KEEP = re.compile(r"\w", re.UNICODE)
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
+LEXICAL_VERSION = 2  # bump when tokenize changes: books indexed with another version get their keywords re-indexed
 # Question words and particles that carry no information about which passage answers.
 STOPWORDS = frozenset(
     "的 了 是 在 和 与 及 或 吗 呢 吧 啊 呀 么 什么 谁 哪 哪里 哪儿 哪个 哪些 为什么 怎么 怎样 如何 多少 几 "
@@ -26,12 +28,18 @@ STOPWORDS = frozenset(
 
 
 def tokenize(text: str) -> list[str]:
-    """Search-mode jieba words, lower-cased, without punctuation, spaces or stopwords."""
-    return [
+    """Search-mode jieba words, then every CJK character bigram; lower-cased, no punctuation, spaces or stopwords.
+
+    jieba often cuts a name the wrong way (何伯的黄狗叫什么 → 黄 / 狗叫; classical Chinese worse); the bigrams still
+    match it. BM25 recall@5 with bigrams: novella 0.904 → 0.952, 西游记 0.883 → 0.928 (see README, Figures).
+    """
+    words = [
         token
         for token in (word.strip().lower() for word in rjieba.cut_for_search(text))
         if token and _KEEP.search(token) and token not in STOPWORDS
     ]
+    pairs = [run[i: i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)]
+    return words + [pair for pair in pairs if pair not in STOPWORDS]
 
 
 class LexicalIndex:

@@ -15,6 +15,7 @@ import json
 import re
 import sys
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -128,6 +129,8 @@ ROLEPLAY_SYSTEM = """你现在就是{name}{book_note}。始终以{name}的身份
 
 GREETING_REQUEST = "（读者刚刚来到你面前。请你以{name}的身份主动开口打个招呼，一两句话，符合情境。）"
 
+SNIPPET_CHARS = 120  # of each passage in a retrieval-only reply
+_PARTICLES = frozenset("的了是吗呢吧啊呀么")  # a character bigram holding one (伯的, 的黄) is no word to highlight
 _QUOTE = re.compile(r"“([^”]{2,200})”")
 _CITATION = re.compile(r"\[(\d{1,2})\]")
 
@@ -202,9 +205,9 @@ def answer_question(
     """QA: retrieve, then stream a grounded answer citing [n] (or, with no model, the passages)."""
     found = library.retrieve(question, k, book, max_chapter)
     if llm is None:
-        return ChatTurn(found.passages, found.notes, iter([retrieval_only_answer(found.passages)]))
+        return ChatTurn(found.passages, found.notes, iter([retrieval_only_answer(found.passages, question)]))
     if not found.passages:
-        return ChatTurn([], found.notes, iter([retrieval_only_answer([])]))
+        return ChatTurn([], found.notes, iter([retrieval_only_answer([], question)]))
     title = book or "、".join(sorted({p.book for p in found.passages}))
     chain = qa_prompt() | llm | StrOutputParser()
     stream = chain.stream({
@@ -214,15 +217,35 @@ def answer_question(
     return ChatTurn(found.passages, found.notes, _guarded(stream))
 
 
-def retrieval_only_answer(passages: Sequence[Passage]) -> str:
-    """What the reader sees with no chat model: the best passages, cited."""
+def retrieval_only_answer(passages: Sequence[Passage], question: str) -> str:
+    """What the reader sees with no chat model: the best passages, cited, each cut where the question's words are."""
     if not passages:
         return "书中没有找到相关段落。/ Nothing in the book matches."
     lines = ["（仅检索模式）最相关的原文段落：/ (retrieval-only) the best passages:"]
-    for n, passage in enumerate(passages, 1):
-        snippet = re.sub(r"\s+", " ", passage.text.strip())[:120]
-        lines.append(f"[{n}] {passage.citation}：{snippet}…")
+    lines += [f"[{n}] {p.citation}：{snippet(p.text, question)}" for n, p in enumerate(passages, 1)]
     return "\n\n".join(lines)
+
+
+def snippet(text: str, question: str, width: int = SNIPPET_CHARS) -> str:
+    """About ``width`` characters of the passage where most of the question's words fall (as search engines show)."""
+    flat = re.sub(r"\s+", " ", text.strip())
+    if len(flat) <= width:
+        return flat
+    matches, at = [], 0
+    for piece, hit in highlight(flat, question):
+        if hit:
+            matches.append((at, piece.lower()))
+        at += len(piece)
+
+    counts = Counter(word for _, word in matches)
+
+    def covered(start: int) -> float:  # distinct question words in the window; a word rare in the passage counts more
+        inside = {word for pos, word in matches if start <= pos <= start + width - len(word)}
+        return sum(len(word) / counts[word] for word in inside)
+
+    starts = [max(0, min(pos - width // 5, len(flat) - width)) for pos, _ in matches] or [0]
+    start = max(starts, key=lambda s: (covered(s), -s))
+    return ("…" if start else "") + flat[start: start + width] + ("…" if start + width < len(flat) else "")
 
 
 def character_lines(passages: Sequence[Passage], persona: Persona, limit: int = 8) -> list[str]:
@@ -298,7 +321,7 @@ def greeting(persona: Persona | None, books: Sequence[str], llm: BaseChatModel |
 
 def highlight(text: str, question: str) -> list[tuple[str, bool]]:
     """The passage cut into (piece, matches-the-question) parts, for the sources panel."""
-    words = sorted({t for t in tokenize(question) if len(t) >= 2}, key=len, reverse=True)
+    words = sorted({t for t in tokenize(question) if len(t) >= 2 and not _PARTICLES & set(t)}, key=len, reverse=True)
     if not words:
         return [(text, False)]
     pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
@@ -312,6 +335,17 @@ def highlight(text: str, question: str) -> list[tuple[str, bool]]:
 def to_messages(turns: Sequence[tuple[str, str]]) -> list[BaseMessage]:
     """Chat history as LangChain messages, from (role, text) pairs with role "user" or "assistant"."""
     return [HumanMessage(text) if role == "user" else AIMessage(text) for role, text in turns]
+
+
+def transcript_markdown(title: str, turns: Sequence[tuple[str, str, Sequence[tuple[str, str]]]]) -> str:
+    """A conversation as Markdown for the reader to keep: (speaker, text, [(citation, passage)]) per turn."""
+    lines = [f"# {title}", ""]
+    for speaker, text, sources in turns:
+        lines += [f"**{speaker}**：", "", text.strip(), ""]
+        for number, (citation, passage) in enumerate(sources, 1):
+            quoted = [f"> {line.strip()}" for line in passage.splitlines() if line.strip()]
+            lines += [f"> **[{number}] {citation}**", ">", *quoted, ""]
+    return "\n".join(lines)
 
 
 # --- command line --------------------------------------------------------------------------------------

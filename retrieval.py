@@ -98,8 +98,8 @@ class Library:
             if mtime != self._manifest_mtime:
                 self.manifest = load_manifest(self.persist_dir)
                 self._manifest_mtime = mtime
-                current = {e.version_dir for e in self.manifest.books.values()}
-                self._books = {k: v for k, v in self._books.items() if v.entry.version_dir in current}
+                current = {_key(e) for e in self.manifest.books.values()}
+                self._books = {k: v for k, v in self._books.items() if _key(v.entry) in current}
         return self.manifest
 
     def books(self) -> list[BookEntry]:
@@ -123,7 +123,7 @@ class Library:
         """The book's text, chunk metadata and lexical index (loaded once)."""
         with self._lock:
             book = self._books.get(entry.book_id)
-            if book is None or book.entry.version_dir != entry.version_dir:
+            if book is None or _key(book.entry) != _key(entry):
                 book = self._books[entry.book_id] = load_book(self.persist_dir, entry)
             return book
 
@@ -241,6 +241,11 @@ class Library:
         where = {"chapter": {"$lte": int(max_chapter)}}
         found = store.similarity_search_by_vector_with_relevance_scores(vector, k=3 * depth, filter=where)
         return [(distance, entry.book_id, int(doc.metadata["chunk"])) for doc, distance in found]
+
+
+def _key(entry: BookEntry) -> tuple[str, int]:
+    """What a loaded book depends on: its version and its lexical index's version."""
+    return entry.version_dir, entry.lexical_version
 
 
 def _rank_in(ranking: list[tuple[str, int]], key: tuple[str, int]) -> int | None:

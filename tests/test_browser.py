@@ -118,6 +118,12 @@ def test_greeting_then_a_cited_answer_without_any_model(browser, plain_app):
     answer.get_by_text("出处", exact=False).click()
     expect(answer.locator("mark").first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "qa-answer.png"), full_page=True)
+    with page.expect_download() as download:
+        page.locator('[data-testid="stSidebar"]').get_by_text("导出对话", exact=False).click()
+    transcript = Path(download.value.path()).read_text(encoding="utf-8")
+    assert download.value.suggested_filename.endswith(".md")
+    assert "**读者**：\n\n何伯船上那条黄狗叫什么？" in transcript
+    assert "> **[1] 《青石镇的灯》第" in transcript and "锅巴" in transcript.split("何伯船上那条黄狗叫什么？")[1]
 
 
 def test_an_uploaded_novel_becomes_a_selectable_book(browser, plain_app, tmp_path):

@@ -10,16 +10,22 @@ from langchain_core.messages import AIMessage, HumanMessage
 from characters import CHARACTERS_DIR, load_personas, parse_card
 from llm import load_chat_model
 from ragchat import (
+    SNIPPET_CHARS,
     answer_question,
     approx_tokens,
     cited_passages,
     greeting,
     roleplay_messages,
     roleplay_reply,
+    snippet,
+    squash,
     trim_history,
 )
 from retrieval import Library
+from tests.conftest import ROOT
 from tests.fake_openai_server import FakeOpenAIServer
+
+QA_FILE = ROOT / "tests" / "data" / "novella_qa.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +73,24 @@ def test_no_model_means_retrieval_only_with_citations(library):
     text = "".join(turn.stream)
     assert text.startswith("（仅检索模式）")
     assert all(f"[{n}] {p.citation}" in text for n, p in enumerate(turn.passages, 1))
+    assert "锅巴" in text  # each passage is shown where the question's words are, not just its opening
+
+
+def test_retrieval_only_replies_show_the_answer_for_most_questions(library):
+    questions = [json.loads(line) for line in QA_FILE.read_text(encoding="utf-8").splitlines()]
+    shown = 0
+    for item in questions:
+        text = squash("".join(answer_question(item["question"], library, None).stream))
+        shown += any(squash(answer) in text for answer in item["answers"])
+    assert shown / len(questions) >= 0.8  # 73/83 here; the passages' first 120 characters showed 19/83
+
+
+def test_a_snippet_is_cut_around_the_question_words():
+    text = "开头的闲话。" * 40 + "何伯船上那条黄狗叫锅巴，见了生人只抬抬头。" + "结尾的闲话。" * 40
+    cut = snippet(text, "何伯的黄狗叫什么？")
+    assert "黄狗叫锅巴" in cut and cut.startswith("…") and cut.endswith("…") and len(cut) <= SNIPPET_CHARS + 2
+    assert snippet("短短一段。", "黄狗") == "短短一段。"
+    assert snippet(text, "完全无关") == text[:SNIPPET_CHARS] + "…"
 
 
 def test_backend_down_ends_the_reply_with_one_friendly_line(library, tmp_path):

@@ -11,8 +11,9 @@ import time
 
 import pytest
 
-from gen_chroma import IndexBuildError, build_index
-from index_store import chroma_client, load_manifest
+from gen_chroma import IndexBuildError, build_index, pending_work
+from index_store import chroma_client, lexical_folder, load_manifest, save_manifest
+from lexical import LEXICAL_VERSION
 from retrieval import Library
 from tests.conftest import NOVELLA, ROOT, make_settings
 
@@ -219,3 +220,31 @@ def test_a_damaged_manifest_means_a_fresh_build_not_a_crash(two_books):
     report = build_index(two_books)
     assert sorted(b.status for b in report.books) == ["new", "new"]
     assert Library(two_books).retrieve("青鸾号", 1).passages[0].book == "渡口"
+
+
+def test_a_new_tokenizer_re_indexes_keywords_only(two_books):
+    """An index from before the character-bigram tokenizer: keywords are rebuilt, vectors are kept as they are."""
+    persist = two_books.persist_dir
+    manifest = load_manifest(persist)
+    for entry in manifest.books.values():  # make it look like an index written by tokenizer version 1
+        folder = persist / "books" / entry.version_dir
+        (folder / lexical_folder(LEXICAL_VERSION)).rename(folder / lexical_folder(1))
+        entry.lexical_version = 1
+    save_manifest(persist, manifest)
+    vectors = {e.collection: chroma_client(persist).get_collection(e.collection).count()
+               for e in manifest.books.values()}
+    assert sorted(pending_work(two_books)) == ["渡口.txt", "茶馆.txt"]
+    assert Library(two_books).retrieve("青鸾号", 1).passages[0].book == "渡口"  # the old index still answers
+
+    stages: list[str] = []
+    report = build_index(two_books, progress=lambda stage, *_: stages.append(stage))
+    assert {b.status for b in report.books} == {"keywords re-indexed"} and "dense" not in stages
+    after = load_manifest(persist)
+    assert {e.collection: chroma_client(persist).get_collection(e.collection).count()
+            for e in after.books.values()} == vectors
+    for entry in after.books.values():
+        assert entry.lexical_version == LEXICAL_VERSION
+        assert sorted(p.name for p in (persist / "books" / entry.version_dir).iterdir() if p.is_dir()) == [
+            lexical_folder(LEXICAL_VERSION)]
+    assert pending_work(two_books) == []
+    assert Library(two_books).retrieve("墨团是什么", 1, mode="bm25").passages[0].book == "茶馆"

@@ -28,6 +28,12 @@ def test_hybrid_recall_on_the_novella_beats_each_retriever_alone(library):
     assert recall["hybrid"] >= recall["bm25"] and recall["hybrid"] >= recall["dense"], recall
 
 
+def test_keywords_match_words_that_jieba_cuts_wrongly(library):
+    """jieba cuts 何伯的黄狗叫什么 as 黄 / 狗叫; the character bigrams still find the dog's passage first."""
+    (best, *_) = library.retrieve("何伯的黄狗叫什么？", 5, mode="bm25").passages
+    assert "锅巴" in best.text and "黄狗" in best.text
+
+
 def test_questions_have_answers_in_their_chapter():
     lines = [json.loads(line) for line in QA_FILE.read_text(encoding="utf-8").splitlines()]
     assert len(lines) >= 40 and all(line["answers"] and line["chapter"] >= 1 for line in lines)
