@@ -234,9 +234,9 @@ def export_button(choices: dict, t: dict) -> None:
     turns = [(speaker[m["role"]], m["content"],
               [(s["citation"], "".join(piece for piece, _ in s["parts"])) for s in m["sources"]])
              for m in st.session_state["messages"]]
-    choices["export"].download_button(t["export"], transcript_markdown(title, turns), icon="📥", width="stretch",
-                                      file_name=f"novelchat-{datetime.now():%Y%m%d-%H%M}.md", mime="text/markdown",
-                                      on_click="ignore")
+    choices["export"].download_button(t["export"], transcript_markdown(title, turns), mime="text/markdown",
+                                      file_name=f"novelchat-{datetime.now():%Y%m%d-%H%M}.md", on_click="ignore",
+                                      icon=":material/download:", width="stretch")
 
 
 def start_speech(choices: dict, llm: BaseChatModel | None, settings: Settings, t: dict) -> SpeechStream | None:

@@ -22,6 +22,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +45,8 @@ MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
 LOCAL_STORE = "local"
 SERVER_TIMEOUT_S = 5.0
+SERVER_RETRY_S = 30.0
+_server_failed_at: dict[str, float] = {}
 
 
 def new_index_id() -> str:
@@ -158,7 +161,13 @@ def _local_client(path: str) -> chromadb.ClientAPI:
 
 @lru_cache(maxsize=8)
 def _server_client(url: str) -> chromadb.ClientAPI:
-    """An HttpClient, after a heartbeat with a timeout (Chroma's own client waits forever on a hung server)."""
+    """An HttpClient, after a heartbeat with a timeout (Chroma's own client waits forever on a hung server).
+
+    A server that failed is not tried again for ``SERVER_RETRY_S``, so a hung one costs the reader one wait, not one
+    per question.
+    """
+    if time.monotonic() - _server_failed_at.get(url, -SERVER_RETRY_S) < SERVER_RETRY_S:
+        raise VectorStoreUnavailable(_unreachable_message(url, "recently unreachable"))
     try:
         httpx.get(f"{url}/api/v2/heartbeat", timeout=SERVER_TIMEOUT_S).raise_for_status()
         parts = urlsplit(url)
@@ -166,10 +175,13 @@ def _server_client(url: str) -> chromadb.ClientAPI:
         return chromadb.HttpClient(host=parts.hostname or "localhost", port=parts.port or (443 if https else 8000),
                                    ssl=https, settings=ChromaSettings(anonymized_telemetry=False))
     except (httpx.HTTPError, ValueError) as error:
-        raise VectorStoreUnavailable(
-            f"连不上 Chroma 服务器 {url}（{type(error).__name__}）；请先运行 chroma run，或清空 NOVELCHAT_CHROMA_URL / "
-            f"cannot reach the Chroma server at {url}: start it (chroma run) or unset NOVELCHAT_CHROMA_URL"
-        ) from error
+        _server_failed_at[url] = time.monotonic()
+        raise VectorStoreUnavailable(_unreachable_message(url, type(error).__name__)) from error
+
+
+def _unreachable_message(url: str, reason: str) -> str:
+    return (f"连不上 Chroma 服务器 {url}（{reason}）；请先运行 chroma run，或清空 NOVELCHAT_CHROMA_URL / "
+            f"cannot reach the Chroma server at {url}: start it (chroma run) or unset NOVELCHAT_CHROMA_URL")
 
 
 def book_id_for(file_name: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gen_chroma import IndexBuildError, build_index
-from index_store import chroma_client, load_manifest
+from index_store import VectorStoreUnavailable, chroma_client, load_manifest
 from retrieval import Library
 from tests.conftest import free_port, make_settings, serve
 from tests.test_index import BOOK_A, BOOK_B
@@ -116,6 +116,10 @@ def test_an_unreachable_server_postpones_vectors_and_keywords_still_answer(tmp_p
         assert "cannot reach the Chroma server" in report.warnings[0] and "\n" not in report.warnings[0]
         result = Library(settings).retrieve("青鸾号", 1)
         assert result.passages[0].book == "渡口" and "keyword search only" in " ".join(result.notes)
+        started = time.perf_counter()  # a server that just failed is not waited for again at once
+        with pytest.raises(VectorStoreUnavailable, match="recently unreachable"):
+            chroma_client(settings.persist_dir, settings.chroma_url)
+        assert time.perf_counter() - started < 0.5
 
 
 def test_a_server_that_dies_after_connecting_leaves_keyword_search(tmp_path):
