@@ -175,8 +175,15 @@ def _server_client(url: str) -> chromadb.ClientAPI:
         return chromadb.HttpClient(host=parts.hostname or "localhost", port=parts.port or (443 if https else 8000),
                                    ssl=https, settings=ChromaSettings(anonymized_telemetry=False))
     except (httpx.HTTPError, ValueError) as error:
-        _server_failed_at[url] = time.monotonic()
+        mark_server_failed(url)
         raise VectorStoreUnavailable(_unreachable_message(url, type(error).__name__)) from error
+
+
+def mark_server_failed(chroma_url: str) -> None:
+    """Note that the Chroma server failed just now: it is not tried again for ``SERVER_RETRY_S``."""
+    url = vector_store_label(chroma_url)
+    _server_failed_at[url] = time.monotonic()
+    _server_client.cache_clear()
 
 
 def _unreachable_message(url: str, reason: str) -> str:

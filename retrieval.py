@@ -7,7 +7,9 @@ Chroma server is down) is searched lexically only, and the result says so in ``n
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -20,7 +22,9 @@ from langchain_core.embeddings import Embeddings
 from config import Settings
 from embeddings import EmbeddingUnavailable, embedding_spec, make_embeddings
 from index_store import (
+    LOCAL_STORE,
     MANIFEST_NAME,
+    SERVER_TIMEOUT_S,
     BookEntry,
     LoadedBook,
     Manifest,
@@ -28,10 +32,12 @@ from index_store import (
     chroma_client,
     load_book,
     load_manifest,
+    mark_server_failed,
     vector_store_label,
 )
 
 Mode = Literal["hybrid", "bm25", "dense"]
+_SERVER_SEARCHES = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="chroma-search")
 RRF_K = 60  # the constant of Cormack et al.; ranks matter, raw scores do not
 
 
@@ -205,7 +211,7 @@ class Library:
         hits = []
         try:
             for entry in ready:
-                hits += self._dense_hits(entry, embeddings, vector, depth, max_chapter)
+                hits += self._bounded(lambda e=entry: self._dense_hits(e, embeddings, vector, depth, max_chapter))
         except VectorStoreUnavailable as error:
             notes.append(f"{error}（本次仅用关键词检索 / keyword search only）")
             return []
@@ -215,6 +221,20 @@ class Library:
             return []
         ranking = dict.fromkeys((book_id, index) for _, book_id, index in sorted(hits))  # best window per chunk
         return list(ranking)[:depth]
+
+    def _bounded(self, search: Callable[[], list[tuple[float, str, int]]]) -> list[tuple[float, str, int]]:
+        """Run a dense search; on a Chroma server, give up after ``SERVER_TIMEOUT_S`` (its client never times out)."""
+        url = self.settings.chroma_url
+        if vector_store_label(url) == LOCAL_STORE:
+            return search()
+        try:
+            return _SERVER_SEARCHES.submit(search).result(timeout=SERVER_TIMEOUT_S)
+        except concurrent.futures.TimeoutError:
+            mark_server_failed(url)
+            raise VectorStoreUnavailable(
+                f"Chroma 服务器 {vector_store_label(url)} {SERVER_TIMEOUT_S:g} 秒内没有回应 / the Chroma server did "
+                f"not answer within {SERVER_TIMEOUT_S:g} s"
+            ) from None
 
     def _dense_hits(
         self, entry: BookEntry, embeddings: Embeddings, vector: list[float], depth: int, max_chapter: int | None

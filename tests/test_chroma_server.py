@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from gen_chroma import IndexBuildError, build_index
-from index_store import VectorStoreUnavailable, chroma_client, load_manifest
+from index_store import SERVER_TIMEOUT_S, VectorStoreUnavailable, chroma_client, load_manifest
 from retrieval import Library
 from tests.conftest import free_port, make_settings, serve
 from tests.test_index import BOOK_A, BOOK_B
@@ -134,3 +135,24 @@ def test_a_server_that_dies_after_connecting_leaves_keyword_search(tmp_path):
         process.wait()
         result = library.retrieve("灯笼是什么颜色", 1)
         assert "杏黄色" in result.passages[0].text and "the Chroma server failed" in " ".join(result.notes)
+
+
+def test_a_server_that_hangs_after_connecting_costs_one_bounded_wait(tmp_path):
+    port, server = chroma_server(tmp_path / "server")
+    with server as process:
+        settings = make_settings(corpus_with(tmp_path / "corpus", ("渡口.txt", BOOK_A)), tmp_path / "index",
+                                 chroma_url=f"http://127.0.0.1:{port}")
+        build_index(settings)
+        library = Library(settings)
+        assert not library.retrieve("灯笼", 1).notes
+        process.send_signal(signal.SIGSTOP)  # the server hangs: connections open, nothing answers
+        try:
+            started = time.perf_counter()
+            result = library.retrieve("灯笼是什么颜色", 1)
+            assert time.perf_counter() - started < SERVER_TIMEOUT_S + 3
+            assert "杏黄色" in result.passages[0].text and "did not answer" in " ".join(result.notes)
+            started = time.perf_counter()  # the next question does not wait again
+            result = library.retrieve("青鸾号", 1)
+            assert time.perf_counter() - started < 2 and "keyword search only" in " ".join(result.notes)
+        finally:
+            process.send_signal(signal.SIGCONT)
