@@ -123,7 +123,9 @@ def test_an_unreachable_server_postpones_vectors_and_keywords_still_answer(tmp_p
         assert time.perf_counter() - started < 0.5
 
 
-def test_a_server_that_dies_after_connecting_leaves_keyword_search(tmp_path):
+@pytest.fixture
+def own_server(tmp_path) -> Iterator[tuple[subprocess.Popen, Library]]:
+    """A Chroma server of the test's own, BOOK_A indexed on it, and a library already using it."""
     port, server = chroma_server(tmp_path / "server")
     with server as process:
         settings = make_settings(corpus_with(tmp_path / "corpus", ("渡口.txt", BOOK_A)), tmp_path / "index",
@@ -131,28 +133,27 @@ def test_a_server_that_dies_after_connecting_leaves_keyword_search(tmp_path):
         build_index(settings)
         library = Library(settings)
         assert not library.retrieve("灯笼", 1).notes
-        process.kill()
-        process.wait()
+        yield process, library
+
+
+def test_a_server_that_dies_after_connecting_leaves_keyword_search(own_server):
+    process, library = own_server
+    process.kill()
+    process.wait()
+    result = library.retrieve("灯笼是什么颜色", 1)
+    assert "杏黄色" in result.passages[0].text and "the Chroma server failed" in " ".join(result.notes)
+
+
+def test_a_server_that_hangs_after_connecting_costs_one_bounded_wait(own_server):
+    process, library = own_server
+    process.send_signal(signal.SIGSTOP)  # the server hangs: connections open, nothing answers
+    try:
+        started = time.perf_counter()
         result = library.retrieve("灯笼是什么颜色", 1)
-        assert "杏黄色" in result.passages[0].text and "the Chroma server failed" in " ".join(result.notes)
-
-
-def test_a_server_that_hangs_after_connecting_costs_one_bounded_wait(tmp_path):
-    port, server = chroma_server(tmp_path / "server")
-    with server as process:
-        settings = make_settings(corpus_with(tmp_path / "corpus", ("渡口.txt", BOOK_A)), tmp_path / "index",
-                                 chroma_url=f"http://127.0.0.1:{port}")
-        build_index(settings)
-        library = Library(settings)
-        assert not library.retrieve("灯笼", 1).notes
-        process.send_signal(signal.SIGSTOP)  # the server hangs: connections open, nothing answers
-        try:
-            started = time.perf_counter()
-            result = library.retrieve("灯笼是什么颜色", 1)
-            assert time.perf_counter() - started < SERVER_TIMEOUT_S + 3
-            assert "杏黄色" in result.passages[0].text and "did not answer" in " ".join(result.notes)
-            started = time.perf_counter()  # the next question does not wait again
-            result = library.retrieve("青鸾号", 1)
-            assert time.perf_counter() - started < 2 and "keyword search only" in " ".join(result.notes)
-        finally:
-            process.send_signal(signal.SIGCONT)
+        assert time.perf_counter() - started < SERVER_TIMEOUT_S + 3
+        assert "杏黄色" in result.passages[0].text and "did not answer" in " ".join(result.notes)
+        started = time.perf_counter()  # the next question does not wait again
+        result = library.retrieve("青鸾号", 1)
+        assert time.perf_counter() - started < 2 and "keyword search only" in " ".join(result.notes)
+    finally:
+        process.send_signal(signal.SIGCONT)
