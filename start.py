@@ -76,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_xsrf:
         print("警告：已关闭 XSRF 保护，只应在可信的代理之后这样做 / warning: XSRF protection is off; "
               "use this only behind a trusted proxy", file=sys.stderr)
-    env = {**os.environ, "NOVELCHAT_CORPUS_DIR": str(args.corpus), "NOVELCHAT_PERSIST_DIR": str(args.persist)}
+    env = {**os.environ, "NOVELCHAT_CORPUS_DIR": str(args.corpus.resolve()),  # the app runs in this file's folder
+           "NOVELCHAT_PERSIST_DIR": str(args.persist.resolve()),
+           "NOVELCHAT_CHARACTERS_DIR": str(settings.characters_dir.resolve())}
     process = subprocess.Popen(streamlit_command(args), cwd=ROOT, env=env)
     signal.signal(signal.SIGTERM, lambda *_: process.terminate())
     prefix = f"/{args.base_url_path.strip('/')}" if args.base_url_path.strip("/") else ""

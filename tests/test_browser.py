@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -12,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from characters import CHARACTERS_DIR
 from tests.conftest import ROOT, free_port, require
 from tests.fake_openai_server import FakeOpenAIServer
+from tests.test_chains import write_png_card
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -28,13 +31,14 @@ from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 class App:
     """start.py serving a copy of the novella's index, optionally with a chat model."""
 
-    def __init__(self, novella_index, tmp: Path, llm_url: str = "", model: str = ""):
+    def __init__(self, novella_index, tmp: Path, llm_url: str = "", model: str = "", characters: Path = CHARACTERS_DIR):
         self.corpus, self.persist = tmp / "corpus", tmp / "chroma"
         shutil.copytree(novella_index.corpus_dir, self.corpus)
         shutil.copytree(novella_index.persist_dir, self.persist)
         self.port = free_port()
         env = {**os.environ, "NOVELCHAT_LLM_BASE_URL": llm_url, "NOVELCHAT_LLM_MODEL": model,
-               "NOVELCHAT_VOICE_CACHE_DIR": str(tmp / "voice"), "PYTHONUNBUFFERED": "1"}
+               "NOVELCHAT_VOICE_CACHE_DIR": str(tmp / "voice"), "PYTHONUNBUFFERED": "1",
+               "NOVELCHAT_CHARACTERS_DIR": str(characters)}
         command = [sys.executable, "start.py", "--port", str(self.port), "--corpus", str(self.corpus),
                    "--persist", str(self.persist)]
         self.started = time.perf_counter()
@@ -156,8 +160,13 @@ def in_character(messages: list[dict]) -> str:
 
 @pytest.fixture(scope="module")
 def llm_app(novella_index, tmp_path_factory):
+    characters = tmp_path_factory.mktemp("characters")  # the cards, 林晓's as a SillyTavern PNG with her picture
+    for card in CHARACTERS_DIR.glob("*.json"):
+        shutil.copy(card, characters)
+    (characters / "lin_xiao.json").unlink()
+    write_png_card(characters / "lin_xiao.png", json.loads((CHARACTERS_DIR / "lin_xiao.json").read_text("utf-8")))
     with FakeOpenAIServer(reply=in_character, delay=0.02) as server:
-        app = App(novella_index, tmp_path_factory.mktemp("llm-app"), server.base_url, server.model)
+        app = App(novella_index, tmp_path_factory.mktemp("llm-app"), server.base_url, server.model, characters)
         yield app, server
         app.stop()
 
@@ -172,6 +181,7 @@ def test_roleplay_answers_in_character(browser, llm_app):
     ask(page, "你做的红灯是什么样的？")
     expect(page.locator('[data-testid="stChatMessage"]').last).to_contain_text("那是我爹教我的手艺，你问这个做什么？")
     assert "你现在就是林晓" in server.last_request["messages"][0]["content"]
+    expect(page.locator('[data-testid="stChatMessage"]').last.locator("img")).to_be_visible()  # her picture
     page.screenshot(path=str(ARTIFACTS / "roleplay.png"), full_page=True)
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from pathlib import Path
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from characters import CHARACTERS_DIR, load_personas, parse_card
 from llm import load_chat_model
@@ -160,3 +164,28 @@ def test_cards_follow_character_card_v2():
     assert fox.translate["substitutions"] == {"咱": "わっち", "汝": "ぬし"}
     v1 = parse_card({"name": "Alice", "first_mes": "Hi {{user}}, I'm {{char}}."})
     assert v1.fill(v1.first_mes, "Bob") == "Hi Bob, I'm Alice."
+
+
+def write_png_card(path: Path, card: dict | None, chunk: str = "chara") -> None:
+    """A PNG character card as SillyTavern exports it: a picture, the card as base64 JSON in a text chunk."""
+    info = PngInfo()
+    if card is not None:
+        info.add_text(chunk, base64.b64encode(json.dumps(card, ensure_ascii=False).encode("utf-8")).decode("ascii"))
+    Image.new("RGB", (64, 64), (200, 60, 40)).save(path, pnginfo=info)
+
+
+def test_png_cards_from_sillytavern_are_read_and_bring_their_picture(tmp_path, caplog):
+    fox = json.loads((CHARACTERS_DIR / "bai_shuang.json").read_text(encoding="utf-8"))
+    write_png_card(tmp_path / "fox.png", fox)
+    write_png_card(tmp_path / "v3.png", {"spec": "chara_card_v3", "data": {"name": "Seraphina", "first_mes": "Hi"}},
+                   chunk="ccv3")
+    write_png_card(tmp_path / "plain.png", None)  # just a picture
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    (tmp_path / "lin.json").write_text((CHARACTERS_DIR / "lin_xiao.json").read_text(encoding="utf-8"),
+                                       encoding="utf-8")
+    personas = {p.name: p for p in load_personas(tmp_path)}
+    assert set(personas) == {"白霜", "Seraphina", "林晓"}
+    assert personas["白霜"].avatar == str(tmp_path / "fox.png") and personas["林晓"].avatar == ""
+    assert personas["白霜"].speech_rules == parse_card(fox).speech_rules and personas["Seraphina"].first_mes == "Hi"
+    skipped = " ".join(record.getMessage() for record in caplog.records)
+    assert "plain.png" in skipped and "broken.png" in skipped
