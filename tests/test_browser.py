@@ -94,6 +94,7 @@ def ask(page: Page, text: str) -> None:
     before = messages.count()
     box = page.locator('[data-testid="stChatInputTextArea"]')
     for _ in range(3):  # a rerun that lands while typing can swallow the first Enter
+        expect(box).to_have_count(1, timeout=30000)  # while a rerun swaps the input (new character), both show
         expect(box).to_be_editable(timeout=30000)
         page.wait_for_timeout(1500)
         box.fill(text)
@@ -104,7 +105,8 @@ def ask(page: Page, text: str) -> None:
         except AssertionError:
             continue
     expect(messages).to_have_count(before + 2, timeout=60000)
-    expect(page.locator('[data-testid="stChatInputTextArea"]')).to_be_editable(timeout=60000)
+    expect(box).to_have_count(1, timeout=60000)
+    expect(box).to_be_editable(timeout=60000)
     page.wait_for_timeout(500)
 
 
