@@ -203,7 +203,7 @@ def main() -> None:
                 st.audio(message["audio"], format="audio/mp3")
             sources_panel(message["sources"], t)
     persona = choices["persona"]
-    prompt = st.chat_input(t["say"].format(name=persona.name) if persona else t["ask"])
+    prompt = st.chat_input(t["say"].format(name=persona.name) if persona else t["ask"], key="chat_input")
     if prompt:
         respond(prompt, choices, library, llm, settings, t)
 

@@ -183,7 +183,9 @@ def test_roleplay_answers_in_character(browser, llm_app):
     ask(page, "你做的红灯是什么样的？")
     expect(page.locator('[data-testid="stChatMessage"]').last).to_contain_text("那是我爹教我的手艺，你问这个做什么？")
     assert "你现在就是林晓" in server.last_request["messages"][0]["content"]
-    expect(page.locator('[data-testid="stChatMessage"]').last.locator("img")).to_be_visible()  # her picture
+    reply = page.locator('[data-testid="stChatMessage"]').last
+    expect(reply.locator("img")).to_be_visible()  # her picture, from the PNG card
+    expect(reply.get_by_text("出处", exact=False)).to_be_visible()  # the passages her lines were drawn from
     page.screenshot(path=str(ARTIFACTS / "roleplay.png"), full_page=True)
 
 
