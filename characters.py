@@ -2,6 +2,8 @@
 SillyTavern and card sites share (the card is base64 JSON in the PNG's ``chara``/``ccv3`` text chunk; the picture
 becomes the character's avatar in the chat).
 
+Besides the V1 fields, a card's ``system_prompt``, ``post_history_instructions`` and lorebook (``character_book``:
+entries join the prompt when the conversation mentions one of their keys) are honoured.
 NovelChat's own fields live in ``data.extensions.novelchat``: ``book``, ``aliases``, ``speech_rules``,
 ``voice`` and ``translate``. Cards without them (brought from SillyTavern) work too.
 """
@@ -21,6 +23,22 @@ log = logging.getLogger(__name__)
 CHARACTERS_DIR = Path(__file__).resolve().parent / "characters"
 
 
+LORE_BUDGET_CHARS = 1500  # the most lorebook text one prompt carries
+
+
+@dataclass
+class LoreEntry:
+    """One entry of a card's lorebook (``character_book``): text that joins the prompt when a key is mentioned."""
+
+    keys: list[str]
+    content: str
+    constant: bool = False  # always in the prompt
+    order: int = 0  # SillyTavern's insertion_order: lower first
+
+    def triggered_by(self, text: str) -> bool:
+        return self.constant or any(key and key.lower() in text for key in self.keys)
+
+
 @dataclass
 class Persona:
     """One character card, flattened."""
@@ -38,11 +56,24 @@ class Persona:
     translate: dict | None = None
     source: str = ""
     avatar: str = ""  # path of the card's PNG picture, if it came as one
+    system_prompt: str = ""  # the card's own system prompt; ``{{original}}`` stands for NovelChat's
+    post_history_instructions: str = ""
+    lore: list[LoreEntry] = field(default_factory=list)
 
     @property
     def names(self) -> list[str]:
         """The name and every alias, as the book may write them."""
         return [self.name, *self.aliases]
+
+    def lore_for(self, texts: list[str]) -> list[str]:
+        """The lorebook entries the recent conversation mentions (and the constant ones), within the budget."""
+        seen = "\n".join(texts).lower()
+        chosen, used = [], 0
+        for entry in sorted(self.lore, key=lambda e: e.order):
+            if entry.triggered_by(seen) and used + len(entry.content) <= LORE_BUDGET_CHARS:
+                chosen.append(self.fill(entry.content))
+                used += len(entry.content)
+        return chosen
 
     def fill(self, text: str, user: str = "你") -> str:
         """Replace SillyTavern's ``{{char}}``/``{{user}}`` macros."""
@@ -60,7 +91,12 @@ def parse_card(raw: dict, source: str = "") -> Persona:
         scenario=data.get("scenario", ""), first_mes=data.get("first_mes", ""),
         mes_example=data.get("mes_example", ""), book=own.get("book", ""), aliases=list(own.get("aliases", [])),
         speech_rules=list(own.get("speech_rules", [])), voice=dict(own.get("voice") or {}),
-        translate=own.get("translate"), source=source,
+        translate=own.get("translate"), source=source, system_prompt=data.get("system_prompt") or "",
+        post_history_instructions=data.get("post_history_instructions") or "",
+        lore=[LoreEntry(keys=[str(k) for k in entry.get("keys") or []], content=entry["content"],
+                        constant=bool(entry.get("constant")), order=int(entry.get("insertion_order") or 0))
+              for entry in (data.get("character_book") or {}).get("entries") or []
+              if entry.get("enabled", True) and entry.get("content")],
     )
 
 

@@ -267,7 +267,12 @@ def roleplay_messages(
     history_budget: int,
     max_chapter: int | None = None,
 ) -> list[BaseMessage]:
-    """The role-play prompt: persona, speech rules, the character's own lines, trimmed history, the message."""
+    """The role-play prompt: persona, speech rules, the character's own lines, trimmed history, the message.
+
+    A card's lorebook entries mentioned in the last turns join the system prompt; its own ``system_prompt`` wraps
+    NovelChat's (at ``{{original}}``, else before it), and its ``post_history_instructions`` close it.
+    """
+    trimmed = trim_history(history, history_budget)
     system = ROLEPLAY_SYSTEM.format(
         name=persona.name,
         book_note=f"（《{persona.book}》中的人物）" if persona.book else "",
@@ -278,7 +283,15 @@ def roleplay_messages(
         lines="\n".join(f"- “{line}”" for line in lines) or "（无）",
         limit=spoiler_text(max_chapter),
     )
-    return [SystemMessage(system), *trim_history(history, history_budget), HumanMessage(message)]
+    lore = persona.lore_for([*(str(m.content) for m in trimmed[-2:]), message])
+    if lore:
+        system += "\n【设定（角色卡的世界书）】\n" + "\n".join(f"- {entry}" for entry in lore)
+    if persona.system_prompt:
+        card = persona.fill(persona.system_prompt)
+        system = card.replace("{{original}}", system) if "{{original}}" in card else f"{card}\n\n{system}"
+    if persona.post_history_instructions:
+        system += f"\n【每次回复都要遵守】{persona.fill(persona.post_history_instructions)}"
+    return [SystemMessage(system), *trimmed, HumanMessage(message)]
 
 
 def roleplay_reply(

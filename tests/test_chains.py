@@ -133,6 +133,27 @@ def test_character_lines_are_the_characters_own(library):
     assert text.startswith("（仅检索模式）林晓在书中说过：“")
 
 
+def test_a_cards_lorebook_system_prompt_and_post_history_instructions_are_honoured():
+    card = {"spec": "chara_card_v2", "data": {
+        "name": "白狼", "description": "北地的狼神", "system_prompt": "你在写一部小说。{{original}}",
+        "post_history_instructions": "{{char}}从不承认自己饿了。",
+        "character_book": {"entries": [
+            {"keys": ["麦田", "Wheat"], "content": "麦田丰收全靠{{char}}的庇佑。", "insertion_order": 2},
+            {"keys": ["约伊兹"], "content": "约伊兹是{{char}}的故乡。", "enabled": True, "insertion_order": 1},
+            {"keys": [], "content": "{{char}}的尾巴是她的骄傲。", "constant": True, "insertion_order": 0},
+            {"keys": ["麦田"], "content": "这条被关掉了。", "enabled": False},
+        ]},
+    }}
+    persona = parse_card(card)
+    body = roleplay_messages(persona, "今年的wheat怎么样？", [], [HumanMessage("你从约伊兹来？")], 100)[0].content
+    assert body.startswith("你在写一部小说。你现在就是白狼")  # the card's system prompt wraps NovelChat's
+    lore = body.split("世界书）】")[1]
+    assert lore.index("尾巴") < lore.index("约伊兹是") < lore.index("麦田丰收")  # by insertion order
+    assert "关掉" not in body and body.rstrip().endswith("白狼从不承认自己饿了。")
+    quiet = roleplay_messages(persona, "你好", [], [], 0)[0].content
+    assert "尾巴" in quiet and "麦田丰收" not in quiet and "约伊兹是" not in quiet  # only what is mentioned
+
+
 def test_history_trimming_keeps_the_latest_turns_within_budget():
     history = [HumanMessage(f"问题{i}" * 20) if i % 2 == 0 else AIMessage(f"回答{i}" * 20) for i in range(20)]
     kept = trim_history(history, 300)
