@@ -12,7 +12,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from streamlit.delta_generator import DeltaGenerator
 
-from characters import Persona, load_personas
+from card_draft import CardDraftError, draft_card, save_card
+from characters import Persona, load_personas, parse_card
 from config import Settings, get_settings
 from gen_chroma import BackgroundBuild
 from llm import LLMUnavailable, backend_status, friendly_error, load_chat_model
@@ -30,7 +31,8 @@ TEXT = {
         "lexical": "关键词索引", "dense": "向量索引", "busy": "已有索引任务在进行", "settings": "设置",
         "top_k": "每次引用的段落数", "index": "索引",
         "voice": "朗读回复", "voice_in_use": "语音", "voice_poor": "此语言在本机没有好的离线语音",
-        "export": "导出对话（Markdown）", "reader": "读者",
+        "export": "导出对话（Markdown）", "reader": "读者", "new_character": "从书中创建角色",
+        "character_name": "角色名", "create": "创建角色卡", "drafting": "正在从书中整理这个角色……",
     },
     "en": {
         "title": "NovelChat", "book": "Book", "all_books": "All books", "mode": "Mode", "qa": "Ask the book",
@@ -43,7 +45,8 @@ TEXT = {
         "dense": "vectors", "busy": "An indexing job is already running", "settings": "Settings",
         "top_k": "Passages per answer", "index": "Index",
         "voice": "Speak replies", "voice_in_use": "Voice", "voice_poor": "no good offline voice for this language here",
-        "export": "Export chat (Markdown)", "reader": "Reader",
+        "export": "Export chat (Markdown)", "reader": "Reader", "new_character": "New character from the book",
+        "character_name": "Name", "create": "Create card", "drafting": "Gathering this character from the book…",
     },
 }
 
@@ -97,6 +100,7 @@ def sidebar(settings: Settings, library: Library, t: dict) -> dict:
             personas = [p for p in load_personas(settings.characters_dir) if not p.book or p.book in titles]
             persona = st.selectbox(t["character"], personas, key="persona",
                                    format_func=lambda p: f"{p.name}（{p.book}）" if p.book else p.name)
+            new_character_panel(settings, titles, book, t)
         scope = [b for b in books if b.title in (book, persona.book if persona else None)] or books
         last = max((b.last_chapter for b in scope), default=0)
         limit = st.slider(t["spoiler"], 0, last, last, key=f"limit-{last}") if last > 0 else None
@@ -113,6 +117,31 @@ def sidebar(settings: Settings, library: Library, t: dict) -> dict:
                        f"{manifest.vector_store} · {sum(b.chunks for b in books)} chunks")
     return {"book": book, "mode": mode, "persona": persona, "limit": None if limit in (None, last) else limit,
             "titles": titles, "voice": voice_on, "top_k": top_k}
+
+
+def new_character_panel(settings: Settings, titles: list[str], book: str | None, t: dict) -> None:
+    """Draft a card for any character of a book (its lines from the book; the rest by the chat model, if any)."""
+    with st.expander(t["new_character"]):
+        st.text_input(t["character_name"], key="new_character_name", placeholder="林晓")
+        st.selectbox(t["book"], titles, index=titles.index(book) if book in titles else 0, key="new_character_book",
+                     format_func=lambda title: f"《{title}》")
+        st.button(t["create"], on_click=create_character, args=(settings, t), disabled=not titles, width="stretch")
+        if note := st.session_state.pop("new_character_note", None):
+            st.warning(note)
+
+
+def create_character(settings: Settings, t: dict) -> None:
+    """Button callback: draft, save and select the new character (runs before the page is drawn again)."""
+    state = st.session_state
+    try:
+        with st.spinner(t["drafting"]):
+            card = draft_card(state["new_character_name"], state["new_character_book"], open_library(settings),
+                              chat_model(settings)[0])
+        path = save_card(card, settings.characters_dir)
+    except CardDraftError as error:
+        state["new_character_note"] = str(error)
+        return
+    state["persona"], state["new_character_name"] = parse_card(card, path.name), ""
 
 
 def library_panel(settings: Settings, library: Library, titles: list[str], t: dict) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from characters import CHARACTERS_DIR
-from tests.conftest import ROOT, free_port, require
+from tests.conftest import NOVELLA, ROOT, free_port, require
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.test_chains import write_png_card
 
@@ -32,7 +32,7 @@ class App:
     """start.py serving a copy of the novella's index, optionally with a chat model."""
 
     def __init__(self, novella_index, tmp: Path, llm_url: str = "", model: str = "", characters: Path = CHARACTERS_DIR):
-        self.corpus, self.persist = tmp / "corpus", tmp / "chroma"
+        self.corpus, self.persist, self.characters = tmp / "corpus", tmp / "chroma", characters
         shutil.copytree(novella_index.corpus_dir, self.corpus)
         shutil.copytree(novella_index.persist_dir, self.persist)
         self.port = free_port()
@@ -187,6 +187,25 @@ def test_roleplay_answers_in_character(browser, llm_app):
     expect(reply.locator("img")).to_be_visible()  # her picture, from the PNG card
     expect(reply.get_by_text("出处", exact=False)).to_be_visible()  # the passages her lines were drawn from
     page.screenshot(path=str(ARTIFACTS / "roleplay.png"), full_page=True)
+
+
+def test_a_character_drafted_from_the_book_can_be_talked_to(browser, llm_app):
+    app, server = llm_app
+    page = open_page(browser, app, "new-character")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("角色扮演", exact=True).click()
+    sidebar.get_by_text("从书中创建角色").click()
+    sidebar.get_by_label("角色名").fill("周怀德")
+    sidebar.get_by_label("角色名").press("Enter")
+    sidebar.get_by_role("button", name="创建角色卡").click()
+    expect(sidebar.get_by_role("combobox", name="角色")).to_have_value("周怀德（青石镇的灯）", timeout=30000)
+    card = json.loads((app.characters / "周怀德_青石镇的灯.json").read_text(encoding="utf-8"))
+    expect(page.locator('[data-testid="stChatMessage"]').first).to_contain_text(card["data"]["first_mes"])
+    assert card["data"]["first_mes"].strip("“”") in NOVELLA.read_text(encoding="utf-8")  # his words in the book
+    ask(page, "你的烟杆是什么做的？")
+    expect(page.locator('[data-testid="stChatMessage"]').last).to_contain_text("（测试模型）")
+    assert "你现在就是周怀德" in server.last_request["messages"][0]["content"]
+    page.screenshot(path=str(ARTIFACTS / "new-character.png"), full_page=True)
 
 
 def test_with_voice_on_an_audio_player_appears_under_the_reply(browser, llm_app):

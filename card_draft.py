@@ -1,0 +1,106 @@
+"""Draft a persona card for any character of an indexed book, so role-play works for every book, not only ours.
+
+ChatHaruhi's idea: a character is best described by what they say. The passages that mention the name are
+retrieved, the character's own quoted lines become the card's examples, and — when a chat model is configured —
+the model drafts description, personality, scenario, greeting and speech rules from them (as JSON). Without a
+model, or when its answer is not usable, the card is built from the book alone. The result is a Character Card V2
+file in the characters folder, which the reader can edit like any other card.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage
+from langchain_core.output_parsers import StrOutputParser
+
+from characters import Persona, parse_card
+from ragchat import character_lines, format_passages
+from retrieval import Library
+
+DRAFT_REQUEST = """下面是小说《{book}》中与「{name}」有关的段落，以及{name}亲口说过的话。
+请据此为{name}写一张角色扮演用的人物卡，只输出一个 JSON 对象，不要输出其他文字。字段：
+"description"（身份、外貌、经历，80–200 字），"personality"（性格与说话方式，40–100 字），
+"scenario"（读者遇见{name}的情境，一两句），"first_mes"（{name}主动对读者说的第一句话，符合人物口吻），
+"speech_rules"（3–5 条说话规则的数组，例如自称、称呼别人的方式、口头禅）。只写书中有依据的内容。
+
+{name}说过的话：
+{lines}
+
+段落：
+{passages}"""
+
+_JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+_UNSAFE_IN_NAME = re.compile(r"[^\w]+")
+
+
+class CardDraftError(ValueError):
+    """The card cannot be drafted (no such name in the book, or a card of that name exists); one friendly line."""
+
+
+def draft_card(name: str, book: str, library: Library, llm: BaseChatModel | None = None) -> dict:
+    """A Character Card V2 for ``name`` from ``book``: lines from the book, the rest drafted by the model if any."""
+    name = name.strip()
+    if not name:
+        raise CardDraftError("请填写角色名 / enter the character's name")
+    passages = [p for p in library.retrieve(name, 12, book, mode="bm25").passages if name in p.text]
+    if not passages:
+        raise CardDraftError(f"《{book}》里没有找到「{name}」/ no {name!r} in {book}")
+    lines = [line for line in character_lines(passages, Persona(name=name), limit=12) if len(line) >= 4]
+    spoken = next((line for line in lines if len(line) >= 8), lines[0] if lines else "")
+    fields = {
+        "description": f"《{book}》中的人物{name}。",
+        "personality": "",
+        "scenario": f"读者在《{book}》的故事里遇见了{name}。",
+        "first_mes": f"“{spoken}”" if spoken else f"（{name}看向你。）",
+        "speech_rules": [],
+    }
+    if llm is not None:
+        fields.update(_drafted_fields(name, book, lines, passages, llm))
+    examples = "\n".join(f"<START>\n{{{{char}}}}: {line}" for line in lines[:4])
+    return {
+        "spec": "chara_card_v2",
+        "spec_version": "2.0",
+        "data": {
+            "name": name, "description": fields["description"], "personality": fields["personality"],
+            "scenario": fields["scenario"], "first_mes": fields["first_mes"], "mes_example": examples,
+            "creator_notes": f"Drafted by NovelChat from {book} ({'with a chat model' if llm else 'book only'}).",
+            "tags": [book],
+            "extensions": {"novelchat": {"book": book, "aliases": [], "speech_rules": fields["speech_rules"]}},
+        },
+    }
+
+
+def _drafted_fields(name: str, book: str, lines: list[str], passages: list, llm: BaseChatModel) -> dict:
+    """The model's description, personality, scenario, greeting and rules; {} when its answer is not usable."""
+    request = DRAFT_REQUEST.format(book=book, name=name, passages=format_passages(passages[:6]),
+                                   lines="\n".join(f"- “{line}”" for line in lines) or "（无）")
+    try:
+        answer = (llm | StrOutputParser()).invoke([HumanMessage(request)])
+        found = _JSON_OBJECT.search(answer)
+        drafted = json.loads(found.group(0)) if found else {}
+    except Exception:  # a failing backend or unusable JSON: keep the card built from the book
+        return {}
+    if not isinstance(drafted, dict):
+        return {}
+    fields = {key: str(drafted[key]).strip() for key in ("description", "personality", "scenario", "first_mes")
+              if isinstance(drafted.get(key), str) and drafted[key].strip()}
+    rules = drafted.get("speech_rules")
+    if isinstance(rules, list):
+        fields["speech_rules"] = [str(rule).strip() for rule in rules if str(rule).strip()][:8]
+    return fields
+
+
+def save_card(card: dict, folder: Path) -> Path:
+    """Write the card as ``<name>-<book>.json``; an existing card is never overwritten."""
+    persona = parse_card(card)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = _UNSAFE_IN_NAME.sub("_", f"{persona.name}-{persona.book}")
+    path = folder / f"{stem}.json"
+    if path.exists():
+        raise CardDraftError(f"已有角色卡 {path.name} / a card {path.name} exists already")
+    path.write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
+    return path

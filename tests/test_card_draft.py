@@ -1,0 +1,65 @@
+"""Drafting a persona card for any character of an indexed book, with and without a chat model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from card_draft import CardDraftError, draft_card, save_card
+from characters import load_personas
+from llm import load_chat_model
+from retrieval import Library
+from tests.conftest import NOVELLA, make_settings
+from tests.fake_openai_server import FakeOpenAIServer
+
+BOOK = "青石镇的灯"
+
+
+@pytest.fixture(scope="module")
+def library(novella_index) -> Library:
+    return Library(novella_index)
+
+
+def test_without_a_model_the_card_is_made_of_the_characters_own_lines(library, tmp_path):
+    card = draft_card(" 何伯 ", BOOK, library)
+    data = card["data"]
+    assert card["spec"] == "chara_card_v2" and data["name"] == "何伯"
+    assert data["extensions"]["novelchat"]["book"] == BOOK
+    text = NOVELLA.read_text(encoding="utf-8")
+    examples = [line.split(": ", 1)[1] for line in data["mes_example"].splitlines() if line.startswith("{{char}}")]
+    assert examples and all(line in text for line in examples)  # what he really says in the book
+    assert data["first_mes"].strip("“”") in text
+
+    path = save_card(card, tmp_path)
+    assert path.name == "何伯_青石镇的灯.json"
+    (persona,) = load_personas(tmp_path)
+    assert persona.name == "何伯" and persona.book == BOOK
+    with pytest.raises(CardDraftError, match="exists"):
+        save_card(card, tmp_path)  # a reader's card is never overwritten
+    assert json.loads(path.read_text(encoding="utf-8")) == card
+
+
+def test_unknown_or_empty_names_are_one_friendly_line(library):
+    with pytest.raises(CardDraftError, match="诸葛亮"):
+        draft_card("诸葛亮", BOOK, library)
+    with pytest.raises(CardDraftError, match="name"):
+        draft_card("  ", BOOK, library)
+
+
+def test_a_chat_model_drafts_the_rest_and_a_useless_answer_falls_back_to_the_book(library, tmp_path):
+    drafted = {"description": "青石镇的老艄公，撑了一辈子渡船。", "personality": "沉稳寡言，心善。",
+               "scenario": "渡口的黄昏。", "first_mes": "上船吧，天要黑了。", "speech_rules": ["称林晓为丫头", "话少"]}
+    answer = "好的，人物卡如下：\n" + json.dumps(drafted, ensure_ascii=False) + "\n以上。"
+    with FakeOpenAIServer(reply=answer) as server:
+        llm = load_chat_model(make_settings(tmp_path, tmp_path, llm_base_url=server.base_url, llm_model=server.model,
+                                            llm_timeout=5))
+        data = draft_card("何伯", BOOK, library, llm)["data"]
+        request = server.last_request["messages"][-1]["content"]
+        assert "何伯" in request and "JSON" in request and "“" in request  # his lines go to the model
+        assert data["description"] == drafted["description"] and data["first_mes"] == "上船吧，天要黑了。"
+        assert data["extensions"]["novelchat"]["speech_rules"] == ["称林晓为丫头", "话少"]
+
+        server.reply = "我不知道。"
+        fallback = draft_card("何伯", BOOK, library, llm)["data"]
+        assert fallback["description"] == f"《{BOOK}》中的人物何伯。" and fallback["first_mes"].startswith("“")
