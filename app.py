@@ -100,7 +100,8 @@ def sidebar(settings: Settings, library: Library, t: dict) -> dict:
             personas = [p for p in load_personas(settings.characters_dir) if not p.book or p.book in titles]
             persona = st.selectbox(t["character"], personas, key="persona",
                                    format_func=lambda p: f"{p.name}（{p.book}）" if p.book else p.name)
-            new_character_panel(settings, titles, book, t)
+            if titles:
+                new_character_panel(settings, titles, book, t)
         scope = [b for b in books if b.title in (book, persona.book if persona else None)] or books
         last = max((b.last_chapter for b in scope), default=0)
         limit = st.slider(t["spoiler"], 0, last, last, key=f"limit-{last}") if last > 0 else None
@@ -125,7 +126,7 @@ def new_character_panel(settings: Settings, titles: list[str], book: str | None,
         st.text_input(t["character_name"], key="new_character_name", placeholder="林晓")
         st.selectbox(t["book"], titles, index=titles.index(book) if book in titles else 0, key="new_character_book",
                      format_func=lambda title: f"《{title}》")
-        st.button(t["create"], on_click=create_character, args=(settings, t), disabled=not titles, width="stretch")
+        st.button(t["create"], on_click=create_character, args=(settings, t), width="stretch")
         if note := st.session_state.pop("new_character_note", None):
             st.warning(note)
 
