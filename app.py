@@ -31,7 +31,7 @@ TEXT = {
         "lexical": "关键词索引", "dense": "向量索引", "busy": "已有索引任务在进行", "settings": "设置",
         "top_k": "每次引用的段落数", "index": "索引",
         "voice": "朗读回复", "voice_in_use": "语音", "voice_poor": "此语言在本机没有好的离线语音",
-        "export": "导出对话（Markdown）", "reader": "读者", "new_character": "从书中创建角色",
+        "export": "导出对话（Markdown）", "reader": "读者", "new_character": "从书中创建角色", "regenerate": "重新生成",
         "character_name": "角色名", "create": "创建角色卡", "drafting": "正在从书中整理这个角色……",
     },
     "en": {
@@ -46,7 +46,8 @@ TEXT = {
         "top_k": "Passages per answer", "index": "Index",
         "voice": "Speak replies", "voice_in_use": "Voice", "voice_poor": "no good offline voice for this language here",
         "export": "Export chat (Markdown)", "reader": "Reader", "new_character": "New character from the book",
-        "character_name": "Name", "create": "Create card", "drafting": "Gathering this character from the book…",
+        "regenerate": "Regenerate", "character_name": "Name", "create": "Create card",
+        "drafting": "Gathering this character from the book…",
     },
 }
 
@@ -234,8 +235,19 @@ def main() -> None:
             sources_panel(message["sources"], t)
     persona = choices["persona"]
     prompt = st.chat_input(t["say"].format(name=persona.name) if persona else t["ask"], key="chat_input")
+    prompt = prompt or st.session_state.pop("regenerate", None)
     if prompt:
         respond(prompt, choices, library, llm, settings, t)
+    messages = st.session_state["messages"]
+    if llm is not None and len(messages) >= 3 and messages[-1]["role"] == "assistant":
+        st.button(t["regenerate"], on_click=regenerate, icon=":material/refresh:", type="tertiary")
+
+
+def regenerate() -> None:
+    """Button callback: drop the last reply and ask the same message again (a model gives another answer)."""
+    messages = st.session_state["messages"]
+    messages.pop()
+    st.session_state["regenerate"] = messages.pop()["content"]
 
 
 def respond(prompt: str, choices: dict, library: Library, llm: BaseChatModel | None, settings: Settings,

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -153,11 +155,14 @@ def test_an_uploaded_novel_becomes_a_selectable_book(browser, plain_app, tmp_pat
     page.screenshot(path=str(ARTIFACTS / "upload.png"), full_page=True)
 
 
+REPLIES = itertools.count(1)
+
+
 def in_character(messages: list[dict]) -> str:
     system = messages[0]["content"]
     if "你现在就是林晓" in system:
         return "哼，红灯？那是我爹教我的手艺，你问这个做什么？"
-    return "（测试模型）"
+    return f"（测试模型）第{next(REPLIES)}个回答"
 
 
 @pytest.fixture(scope="module")
@@ -206,6 +211,21 @@ def test_a_character_drafted_from_the_book_can_be_talked_to(browser, llm_app):
     expect(page.locator('[data-testid="stChatMessage"]').last).to_contain_text("（测试模型）")
     assert "你现在就是周怀德" in server.last_request["messages"][0]["content"]
     page.screenshot(path=str(ARTIFACTS / "new-character.png"), full_page=True)
+
+
+def test_regenerate_replaces_the_last_reply_and_asks_once(browser, llm_app):
+    app, server = llm_app
+    page = open_page(browser, app, "regenerate")
+    ask(page, "望河楼有几层？")
+    messages = page.locator('[data-testid="stChatMessage"]')
+    expect(messages.last).to_contain_text("个回答")  # streamed to the end
+    first = re.search(r"第(\d+)个回答", messages.last.inner_text()).group(0)
+    page.get_by_role("button", name="重新生成").click()
+    expect(messages.last).not_to_contain_text(first, timeout=30000)
+    expect(messages.last).to_contain_text("个回答")
+    expect(messages).to_have_count(3)  # greeting, the question once, the new reply
+    sent = [m["content"] for m in server.last_request["messages"]]
+    assert sent.count("望河楼有几层？") == 1 and not any(first in text for text in sent)
 
 
 def test_with_voice_on_an_audio_player_appears_under_the_reply(browser, llm_app):
