@@ -131,7 +131,7 @@ GREETING_REQUEST = "（读者刚刚来到你面前。请你以{name}的身份主
 
 SNIPPET_CHARS = 120  # of each passage in a retrieval-only reply
 _PARTICLES = frozenset("的了是吗呢吧啊呀么")  # a character bigram holding one (伯的, 的黄) is no word to highlight
-_QUOTE = re.compile(r"“([^”]{2,200})”")
+_QUOTE = re.compile(r"“([^”]{2,200})”|「([^」]{2,200})」|\"([^\"\n]{2,200})\"")  # “…”, 「…」 (繁体, Japanese), "…"
 _CITATION = re.compile(r"\[(\d{1,2})\]")
 
 
@@ -249,13 +249,17 @@ def snippet(text: str, question: str, width: int = SNIPPET_CHARS) -> str:
 
 
 def character_lines(passages: Sequence[Passage], persona: Persona, limit: int = 8) -> list[str]:
-    """Quoted lines the character speaks in the passages (a name or alias just before the quote)."""
+    """Quoted lines the character speaks in the passages: a name or alias in the narration just before the quote
+    (up to 30 characters, never reaching back into the previous quote)."""
     lines: list[str] = []
     for passage in passages:
+        previous_end = 0
         for match in _QUOTE.finditer(passage.text):
-            before = passage.text[max(0, match.start() - 30): match.start()]
-            if any(name in before for name in persona.names) and match.group(1) not in lines:
-                lines.append(match.group(1))
+            before = passage.text[max(previous_end, match.start() - 30): match.start()]
+            previous_end = match.end()
+            said = next(group for group in match.groups() if group)
+            if any(name in before for name in persona.names) and said not in lines:
+                lines.append(said)
     return lines[:limit]
 
 

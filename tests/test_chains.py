@@ -17,6 +17,7 @@ from ragchat import (
     SNIPPET_CHARS,
     answer_question,
     approx_tokens,
+    character_lines,
     cited_passages,
     greeting,
     roleplay_messages,
@@ -25,7 +26,7 @@ from ragchat import (
     squash,
     trim_history,
 )
-from retrieval import Library
+from retrieval import Library, Passage
 from tests.conftest import ROOT
 from tests.fake_openai_server import FakeOpenAIServer
 
@@ -152,6 +153,14 @@ def test_a_cards_lorebook_system_prompt_and_post_history_instructions_are_honour
     assert "关掉" not in body and body.rstrip().endswith("白狼从不承认自己饿了。")
     quiet = roleplay_messages(persona, "你好", [], [], 0)[0].content
     assert "尾巴" in quiet and "麦田丰收" not in quiet and "约伊兹是" not in quiet  # only what is mentioned
+
+
+def test_character_lines_in_corner_brackets_and_straight_quotes():
+    passages = [Passage("b", "书", 1, "第一章", 0, 0, "郭靖道：「蓉儿，咱们回家罢。」黄蓉笑道：「好啊。」"),
+                Passage("b", "Tales", 1, "I", 0, 0, 'Then said the brother, "Sister, I am thirsty." She wept.')]
+    assert character_lines(passages, parse_card({"name": "郭靖"})) == ["蓉儿，咱们回家罢。"]
+    assert character_lines(passages, parse_card({"name": "黄蓉"})) == ["好啊。"]
+    assert character_lines(passages, parse_card({"name": "brother"})) == ["Sister, I am thirsty."]
 
 
 def test_history_trimming_keeps_the_latest_turns_within_budget():
