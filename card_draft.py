@@ -55,7 +55,7 @@ def draft_card(name: str, book: str, library: Library, llm: BaseChatModel | None
         "description": f"《{book}》中的人物{name}。",
         "personality": "",
         "scenario": f"读者在《{book}》的故事里遇见了{name}。",
-        "first_mes": f"“{spoken}”" if spoken else f"（{name}看向你。）",
+        "first_mes": f"“{spoken}”" if spoken else Persona(name=name).opening(),
         "speech_rules": [],
     }
     if llm is not None:

@@ -75,6 +75,10 @@ class Persona:
                 used += len(entry.content)
         return chosen
 
+    def opening(self) -> str:
+        """What the character says first: the card's ``first_mes``, or a silent look when the card has none."""
+        return self.fill(self.first_mes) or f"（{self.name}看向你。）"
+
     def fill(self, text: str, user: str = "你") -> str:
         """Replace SillyTavern's ``{{char}}``/``{{user}}`` macros."""
         return text.replace("{{char}}", self.name).replace("{{user}}", user).replace("<USER>", user)

@@ -333,7 +333,7 @@ def greeting(persona: Persona | None, books: Sequence[str], llm: BaseChatModel |
             return (llm | StrOutputParser()).invoke(request).strip()
         except Exception:  # a failing backend must not block the greeting: fall back to the card
             pass
-    return persona.fill(persona.first_mes) or f"（{persona.name}看向你。）"
+    return persona.opening()
 
 
 def highlight(text: str, question: str) -> list[tuple[str, bool]]:
