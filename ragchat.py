@@ -315,7 +315,7 @@ def roleplay_reply(
     lines = character_lines(found.passages, persona)
     if llm is None:
         said = " ".join(f"“{line}”" for line in lines[:3])
-        text = f"（仅检索模式）{persona.name}在书中说过：{said}" if said else persona.fill(persona.first_mes)
+        text = f"（仅检索模式）{persona.name}在书中说过：{said}" if said else persona.opening()
         return ChatTurn(found.passages, found.notes, iter([text]))
     messages = roleplay_messages(persona, message, lines, history, history_budget, max_chapter)
     return ChatTurn(found.passages, found.notes, _guarded(llm.pipe(StrOutputParser()).stream(messages)))

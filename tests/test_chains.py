@@ -180,6 +180,7 @@ def test_greetings(server, tmp_path):
     assert greeting(blank, [], chat_model(server, tmp_path)) == "来者何人？"
     assert "主动开口" in server.last_request["messages"][-1]["content"]
     assert greeting(blank, []) == "（无名氏看向你。）"
+    assert "".join(roleplay_reply("你好", blank, None, None).stream) == "（无名氏看向你。）"  # never an empty reply
 
 
 def test_cards_follow_character_card_v2():
