@@ -104,14 +104,16 @@ def pending_work(settings: Settings) -> list[str]:
     manifest = load_manifest(settings.persist_dir)
     by_file = {entry.file: entry for entry in manifest.books.values()}
     files = scan_corpus(settings.corpus_dir)
+    names = {p.name for p in files}
     pending = [p.name for p in files if p.name not in by_file or by_file[p.name].sha256 != file_sha256(p)]
-    pending += [f for f in by_file if f not in {p.name for p in files}]
+    pending += [f for f in by_file if f not in names]
     pending += [e.file for e in manifest.books.values()
                 if (not e.dense_complete or e.lexical_version != LEXICAL_VERSION) and e.file not in pending]
-    if manifest.embedding not in (None, embedding_spec(settings).label):
-        pending.append(f"embedding model changed to {embedding_spec(settings).label}")
-    if manifest.books and manifest.vector_store != vector_store_label(settings.chroma_url):
-        pending.append(f"vector store changed to {vector_store_label(settings.chroma_url)}")
+    label, store = embedding_spec(settings).label, vector_store_label(settings.chroma_url)
+    if manifest.embedding not in (None, label):
+        pending.append(f"embedding model changed to {label}")
+    if manifest.books and manifest.vector_store != store:
+        pending.append(f"vector store changed to {store}")
     return pending
 
 
