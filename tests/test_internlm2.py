@@ -1,0 +1,280 @@
+"""InternLM2 checkpoints load natively (no remote code): logits against an independent plain-torch forward written
+from InternLM2's equations, greedy generation token for token, and a negative control (the naive [q|k|v] split)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+import internlm2
+
+REMOTE_CODE = 'raise RuntimeError("remote code was executed")\n'
+
+
+def internlm2_config(
+    vocab: int, *, heads: int, kv_heads: int, bias: bool | None, rope_scaling: dict | None, max_positions: int = 64
+) -> dict:
+    """A config.json as InternLM2 checkpoints ship it (remote-code pointers included)."""
+    config = {
+        "architectures": ["InternLM2ForCausalLM"],
+        "auto_map": {
+            "AutoConfig": "configuration_internlm2.InternLM2Config",
+            "AutoModelForCausalLM": "modeling_internlm2.InternLM2ForCausalLM",
+        },
+        "model_type": "internlm2",
+        "attn_implementation": "eager",
+        "vocab_size": vocab,
+        "hidden_size": 16 * heads,
+        "intermediate_size": 96,
+        "num_hidden_layers": 2,
+        "num_attention_heads": heads,
+        "num_key_value_heads": kv_heads,
+        "hidden_act": "silu",
+        "max_position_embeddings": max_positions,
+        "rms_norm_eps": 1e-5,
+        "rope_theta": 1000000,
+        "rope_scaling": rope_scaling,
+        "tie_word_embeddings": False,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+        "pad_token_id": 2,
+        "torch_dtype": "float32",
+    }
+    if bias is not None:
+        config["bias"] = bias
+    return config
+
+
+def random_internlm2_weights(config: dict, seed: int) -> dict[str, torch.Tensor]:
+    """Random weights under InternLM2's names (large enough that greedy choices are clear-cut)."""
+    gen = torch.Generator().manual_seed(seed)
+    h, inter, vocab = config["hidden_size"], config["intermediate_size"], config["vocab_size"]
+    heads, kv = config["num_attention_heads"], config["num_key_value_heads"]
+    head_dim = h // heads
+    packed = (heads + 2 * kv) * head_dim
+
+    def rand(*shape: int, scale: float = 0.3) -> torch.Tensor:
+        return torch.randn(*shape, generator=gen) * scale
+
+    weights = {
+        "model.tok_embeddings.weight": rand(vocab, h, scale=1.0),
+        "model.norm.weight": 1 + rand(h, scale=0.1),
+        "output.weight": rand(vocab, h),
+    }
+    for i in range(config["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        weights |= {
+            p + "attention.wqkv.weight": rand(packed, h),
+            p + "attention.wo.weight": rand(h, heads * head_dim),
+            p + "feed_forward.w1.weight": rand(inter, h),
+            p + "feed_forward.w3.weight": rand(inter, h),
+            p + "feed_forward.w2.weight": rand(h, inter),
+            p + "attention_norm.weight": 1 + rand(h, scale=0.1),
+            p + "ffn_norm.weight": 1 + rand(h, scale=0.1),
+        }
+        if config.get("bias", True):
+            weights |= {p + "attention.wqkv.bias": rand(packed), p + "attention.wo.bias": rand(h)}
+    return weights
+
+
+def save_shards(weights: dict[str, torch.Tensor], folder: Path, fmt: str, dtype: torch.dtype) -> None:
+    """Two shards plus an index, as ``save_pretrained`` (safetensors) or XTuner's ``convert merge`` (.bin) write."""
+    names = sorted(weights)
+    halves = [names[: len(names) // 2], names[len(names) // 2 :]]
+    stem, index = (
+        ("model", "model.safetensors.index.json")
+        if fmt == "safetensors"
+        else ("pytorch_model", "pytorch_model.bin.index.json")
+    )
+    weight_map = {}
+    for n, part in enumerate(halves, 1):
+        file = f"{stem}-{n:05d}-of-00002.{'safetensors' if fmt == 'safetensors' else 'bin'}"
+        shard = {k: weights[k].to(dtype).contiguous() for k in part}
+        if fmt == "safetensors":
+            save_file(shard, folder / file, metadata={"format": "pt"})
+        else:
+            torch.save(shard, folder / file)
+        weight_map |= dict.fromkeys(part, file)
+    (folder / index).write_text(json.dumps({"metadata": {}, "weight_map": weight_map}), encoding="utf-8")
+
+
+def write_internlm2_checkpoint(
+    folder: Path,
+    vocab: int,
+    *,
+    heads: int = 4,
+    kv_heads: int = 2,
+    bias: bool | None = True,
+    fmt: str = "safetensors",
+    dtype: torch.dtype = torch.float32,
+    rope_scaling: dict | None = None,
+    max_positions: int = 64,
+    seed: int = 0,
+) -> dict:
+    """A tiny InternLM2-format checkpoint (config, sharded weights, remote-code files that must never run)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = internlm2_config(
+        vocab, heads=heads, kv_heads=kv_heads, bias=bias, rope_scaling=rope_scaling, max_positions=max_positions
+    )
+    config["torch_dtype"] = str(dtype).removeprefix("torch.")
+    (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    for name in ("modeling_internlm2.py", "configuration_internlm2.py", "tokenization_internlm2.py"):
+        (folder / name).write_text(REMOTE_CODE, encoding="utf-8")
+    save_shards(random_internlm2_weights(config, seed), folder, fmt, dtype)
+    return config
+
+
+def remote_code_imported() -> bool:
+    """Whether any of a checkpoint's own modules was imported (they also raise if ever executed)."""
+    remote = ("modeling_internlm2", "configuration_internlm2", "tokenization_internlm2")
+    return any(name.startswith("transformers_modules") or name.endswith(remote) for name in sys.modules)
+
+
+# --- an independent forward, written from InternLM2's equations (modeling_internlm2.py) -----------------------------
+
+
+def load_shards(folder: Path) -> dict[str, torch.Tensor]:
+    weights: dict[str, torch.Tensor] = {}
+    for file in sorted(folder.glob("*.safetensors")):
+        from safetensors.torch import load_file
+
+        weights |= load_file(file)
+    for file in sorted(folder.glob("*.bin")):
+        weights |= torch.load(file, weights_only=True)
+    return {k: v.float() for k, v in weights.items()}
+
+
+def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    return weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
+
+
+def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    half = x.shape[-1] // 2
+    return torch.cat([-x[..., half:], x[..., :half]], dim=-1)
+
+
+def reference_logits(weights: dict[str, torch.Tensor], config: dict, ids: list[int], naive_qkv: bool = False):
+    """InternLM2's forward pass in plain torch; ``naive_qkv`` reads wqkv as [q | k | v] (wrong, the control)."""
+    heads, kv, h = config["num_attention_heads"], config["num_key_value_heads"], config["hidden_size"]
+    groups, head_dim, eps, n = heads // kv, h // heads, config["rms_norm_eps"], len(ids)
+    base, scaling = config["rope_theta"], config.get("rope_scaling") or {}
+    if scaling.get("type") == "dynamic" and n > config["max_position_embeddings"]:  # InternLM2's dynamic NTK
+        factor, limit = scaling["factor"], config["max_position_embeddings"]
+        base = base * ((factor * n / limit) - (factor - 1)) ** (head_dim / (head_dim - 2))
+    inv_freq = 1.0 / (base ** (torch.arange(0, head_dim, 2).float() / head_dim))
+    angles = torch.outer(torch.arange(n).float(), inv_freq)
+    cos, sin = torch.cat([angles, angles], -1).cos(), torch.cat([angles, angles], -1).sin()
+    causal = torch.full((n, n), float("-inf")).triu(1)
+    x = weights["model.tok_embeddings.weight"][ids]
+    for i in range(config["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        y = rms_norm(x, weights[p + "attention_norm.weight"], eps)
+        qkv = y @ weights[p + "attention.wqkv.weight"].T + weights.get(p + "attention.wqkv.bias", 0)
+        if naive_qkv:
+            q, k, v = qkv.split([heads * head_dim, kv * head_dim, kv * head_dim], -1)
+            q, k, v = q.view(n, heads, head_dim), k.view(n, kv, head_dim), v.view(n, kv, head_dim)
+        else:  # "b q (h gs d) -> b q h gs d": per KV head, `groups` queries, then the key, then the value
+            qkv = qkv.view(n, kv, groups + 2, head_dim)
+            q, k, v = qkv[:, :, :groups].reshape(n, heads, head_dim), qkv[:, :, -2], qkv[:, :, -1]
+        q = q * cos[:, None] + rotate_half(q) * sin[:, None]
+        k = k * cos[:, None] + rotate_half(k) * sin[:, None]
+        k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)  # query head j uses kv j // g
+        scores = torch.einsum("qhd,khd->hqk", q, k) / math.sqrt(head_dim) + causal
+        attended = torch.einsum("hqk,khd->qhd", scores.softmax(-1), v).reshape(n, heads * head_dim)
+        x = x + attended @ weights[p + "attention.wo.weight"].T + weights.get(p + "attention.wo.bias", 0)
+        y = rms_norm(x, weights[p + "ffn_norm.weight"], eps)
+        gate = torch.nn.functional.silu(y @ weights[p + "feed_forward.w1.weight"].T)
+        x = x + (gate * (y @ weights[p + "feed_forward.w3.weight"].T)) @ weights[p + "feed_forward.w2.weight"].T
+    return rms_norm(x, weights["model.norm.weight"], eps) @ weights["output.weight"].T
+
+
+def reference_greedy(weights, config, ids: list[int], steps: int) -> list[int]:
+    ids = list(ids)
+    for _ in range(steps):
+        ids.append(int(reference_logits(weights, config, ids)[-1].argmax()))
+    return ids
+
+
+CASES = {
+    "safetensors-bias-groups2": {"fmt": "safetensors", "bias": True, "heads": 4, "kv_heads": 2},
+    "bin-fp16-nobias-groups3": {"fmt": "bin", "bias": False, "heads": 6, "kv_heads": 2, "dtype": torch.float16},
+    "safetensors-bias-absent-dynamic-rope": {
+        "fmt": "safetensors",
+        "bias": None,
+        "heads": 8,
+        "kv_heads": 2,
+        "rope_scaling": {"type": "dynamic", "factor": 2.0},
+        "max_positions": 8,
+    },
+}
+PROMPT = [1, 17, 42, 99, 5, 230, 77, 8, 150, 33, 64, 12]
+
+
+@pytest.fixture(scope="module", params=list(CASES))
+def checkpoint(request, tmp_path_factory) -> tuple[Path, dict]:
+    folder = tmp_path_factory.mktemp(request.param)
+    return folder, write_internlm2_checkpoint(folder, 256, **CASES[request.param])
+
+
+def test_logits_match_internlm2_equations(checkpoint):
+    folder, config = checkpoint
+    model = internlm2.load_model(folder, dtype=torch.float32)
+    weights = load_shards(folder)
+    with torch.no_grad():
+        logits = model(torch.tensor([PROMPT])).logits[0]
+    expected = reference_logits(weights, config, PROMPT)
+
+    assert type(model).__name__ == "InternLM2AsLlamaForCausalLM"
+    assert model.config.attention_bias == (config.get("bias") is not False)
+    assert (logits - expected).abs().max() <= 1e-4, (logits - expected).abs().max()
+    naive = reference_logits(weights, config, PROMPT, naive_qkv=True)
+    assert (logits - naive).abs().max() > 1e-2  # the [q|k|v] reading is measurably wrong: the test can fail
+    assert not remote_code_imported()
+
+
+def test_greedy_generation_is_token_identical(checkpoint):
+    folder, config = checkpoint
+    if config["rope_scaling"]:
+        pytest.skip("past max_position_embeddings dynamic RoPE re-scales each step: compared in the single forward")
+    model = internlm2.load_model(folder, dtype=torch.float32)
+    output = model.generate(
+        torch.tensor([PROMPT]), max_new_tokens=16, min_new_tokens=16, do_sample=False, pad_token_id=2
+    )
+    assert output[0].tolist() == reference_greedy(load_shards(folder), config, PROMPT, 16)
+
+
+def test_naive_qkv_split_is_caught(checkpoint, monkeypatch):
+    folder, config = checkpoint
+
+    def naive(packed, cfg):
+        kv, groups, head_dim = internlm2._shape(cfg)
+        return packed.split([kv * groups * head_dim, kv * head_dim, kv * head_dim])
+
+    monkeypatch.setattr(internlm2, "split_wqkv", naive)
+    model = internlm2.load_model(folder, dtype=torch.float32)
+    with torch.no_grad():
+        logits = model(torch.tensor([PROMPT])).logits[0]
+    assert (logits - reference_logits(load_shards(folder), config, PROMPT)).abs().max() > 1e-2
+
+
+def test_split_and_pack_are_inverse():
+    config = internlm2.llama_config(internlm2_config(64, heads=6, kv_heads=2, bias=True, rope_scaling=None))
+    packed = torch.randn((6 + 4) * 16, 96)
+    assert torch.equal(internlm2.pack_wqkv(*internlm2.split_wqkv(packed, config), config), packed)
+
+
+def test_config_translation():
+    raw = internlm2_config(92544, heads=16, kv_heads=8, bias=None, rope_scaling={"type": "dynamic", "factor": 2.0})
+    config = internlm2.llama_config(raw | {"rope_theta": 1000000, "tie_word_embeddings": True})
+    assert config.rope_parameters == {"rope_type": "dynamic", "factor": 2.0, "rope_theta": 1000000.0}
+    assert config.attention_bias and not config.mlp_bias and config.tie_word_embeddings
+    assert (config.num_attention_heads, config.num_key_value_heads, config.rms_norm_eps) == (16, 8, 1e-5)
+    assert not hasattr(config, "auto_map") and config.architectures == ["LlamaForCausalLM"]
+    with pytest.raises(ValueError, match="yarn"):
+        internlm2.llama_config(raw | {"rope_scaling": {"type": "yarn", "factor": 4.0}})
