@@ -37,6 +37,8 @@ RENAMES = {
 QKV_TARGETS = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"]
 _DROPPED_CONFIG_KEYS = {"auto_map", "attn_implementation", "architectures", "model_type", "bias", "rope_scaling"}
 _REGISTER_LOCK = threading.Lock()
+SNAPSHOT_FILES = ["*.json", "*.safetensors", "*.bin", "tokenizer.model", "*.jinja"]
+DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
 
 
 def is_internlm2(config: dict[str, Any]) -> bool:
@@ -159,6 +161,40 @@ def load_tokenizer(folder: str | Path) -> PreTrainedTokenizerFast:
     from sentencepiece_bpe import load_sentencepiece_tokenizer
 
     return load_sentencepiece_tokenizer(folder)
+
+
+def local_folder(source: str) -> Path:
+    """A checkpoint folder on disk: ``source`` itself, or a hub snapshot of its weights, configs and tokenizer
+    (never its ``.py`` files, which are not needed and not run)."""
+    if Path(source).is_dir():
+        return Path(source)
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(source, allow_patterns=SNAPSHOT_FILES))
+
+
+def convert(source: str | Path, target: str | Path) -> Path:
+    """Write an InternLM2 checkpoint as a standard Llama one (safetensors, tokenizer.json, chat template), which
+    transformers, vLLM and llama.cpp's converter load with no remote code. Keeps the checkpoint's dtype."""
+    folder = local_folder(str(source))
+    dtype = DTYPES.get(str(read_config(folder).get("torch_dtype")), torch.bfloat16)
+    tokenizer = load_tokenizer(folder)
+    plain = as_plain_llama(load_model(folder, dtype=dtype))
+    plain.generation_config.eos_token_id = end_of_turn_ids(tokenizer)
+    plain.generation_config.pad_token_id = tokenizer.pad_token_id
+    target = Path(target)
+    plain.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    return target
+
+
+def end_of_turn_ids(tokenizer: PreTrainedTokenizerFast) -> list[int]:
+    """The eos id and ``<|im_end|>`` (InternLM2 chat ends its turns with it)."""
+    ids = [tokenizer.eos_token_id]
+    im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    if im_end is not None and im_end != tokenizer.unk_token_id:
+        ids.append(im_end)
+    return ids
 
 
 def as_plain_llama(model: LlamaForCausalLM) -> LlamaForCausalLM:

@@ -32,6 +32,7 @@ from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
+import internlm2
 from config import Settings, get_settings
 
 NO_MODEL_MESSAGE = (
@@ -457,7 +458,7 @@ def _load_uncached(source: str, want_4bit: bool) -> _Loaded:
         )
     print(f"[novelchat] loading {source}: {note} ...", file=sys.stderr, flush=True)
     try:
-        tokenizer, model = _from_pretrained(source, kwargs)
+        tokenizer, model = _from_pretrained(source, config, kwargs)
         probe = tokenizer("你好", return_tensors="pt").to(model.device)  # two tokens: exercises the KV cache
         model.generate(
             **probe, max_new_tokens=2, min_new_tokens=2, do_sample=False, pad_token_id=tokenizer.eos_token_id
@@ -472,10 +473,13 @@ def _load_uncached(source: str, want_4bit: bool) -> _Loaded:
     return _Loaded(model, tokenizer, config)
 
 
-def _from_pretrained(source: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
-    """Tokenizer and model (in eval mode) from a folder, a hub id or a .gguf file."""
+def _from_pretrained(source: str, config: dict[str, Any], kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """Tokenizer and model (in eval mode) from a folder, a hub id or a .gguf file; InternLM2 natively, as Llama."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    if not _is_gguf(source) and internlm2.is_internlm2(config):  # no remote code: runs on any transformers 5.x
+        folder = internlm2.local_folder(source)
+        return internlm2.load_tokenizer(folder), internlm2.load_model(folder, **kwargs).eval()
     gguf: dict[str, str] = {}
     if _is_gguf(source):  # transformers reads a GGUF from its folder, by file name
         source, gguf = str(Path(source).parent), {"gguf_file": Path(source).name}
@@ -486,7 +490,7 @@ def _from_pretrained(source: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
 
 def _remote_code_hint(config: dict[str, Any]) -> str:
     """For a model that ships its own code (``auto_map``): which transformers it likely needs."""
-    if "auto_map" not in config:
+    if "auto_map" not in config or internlm2.is_internlm2(config):
         return ""
     import transformers
 
@@ -568,3 +572,32 @@ def _local_status(settings: Settings) -> BackendStatus:
     return BackendStatus(
         "transformers", True, f"本地模型尚未加载，需要时加载 / Local model {source} loads when first needed: {note}."
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python llm.py convert SRC DST``: an InternLM2 checkpoint → a standard Llama one."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="llm.py", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    convert = commands.add_parser(
+        "convert",
+        help="write an InternLM2 / 2.5 checkpoint (official, or XTuner-merged) as a standard Llama checkpoint",
+        description="Reads SRC (a folder or hub id; its .py files are never run) and writes DST: Llama weight names "
+        "(safetensors), tokenizer.json and the chat template. DST loads in transformers, vLLM and llama.cpp's "
+        "convert_hf_to_gguf.py with no trust_remote_code.",
+    )
+    convert.add_argument("source", help="InternLM2 checkpoint folder or hub id")
+    convert.add_argument("target", type=Path, help="output folder")
+    args = parser.parse_args(argv)
+    try:
+        target = internlm2.convert(args.source, args.target)
+    except Exception as exc:
+        print(f"转换失败 / Conversion failed: {type(exc).__name__}: {_first_line(exc)}", file=sys.stderr)
+        return 1
+    print(f"已写出 / Wrote {target} (Llama layout; NOVELCHAT_LLM_MODEL={target})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
