@@ -32,7 +32,6 @@ from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
-import internlm2
 from config import Settings, get_settings
 
 NO_MODEL_MESSAGE = (
@@ -477,6 +476,8 @@ def _from_pretrained(source: str, config: dict[str, Any], kwargs: dict[str, Any]
     """Tokenizer and model (in eval mode) from a folder, a hub id or a .gguf file; InternLM2 natively, as Llama."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    import internlm2  # torch and transformers: imported only when a local model loads
+
     if not _is_gguf(source) and internlm2.is_internlm2(config):  # no remote code: runs on any transformers 5.x
         folder = internlm2.local_folder(source)
         return internlm2.load_tokenizer(folder), internlm2.load_model(folder, **kwargs).eval()
@@ -490,7 +491,7 @@ def _from_pretrained(source: str, config: dict[str, Any], kwargs: dict[str, Any]
 
 def _remote_code_hint(config: dict[str, Any]) -> str:
     """For a model that ships its own code (``auto_map``): which transformers it likely needs."""
-    if "auto_map" not in config or internlm2.is_internlm2(config):
+    if "auto_map" not in config or config.get("model_type") == "internlm2":
         return ""
     import transformers
 
@@ -577,6 +578,8 @@ def _local_status(settings: Settings) -> BackendStatus:
 def main(argv: list[str] | None = None) -> int:
     """``python llm.py convert SRC DST``: an InternLM2 checkpoint → a standard Llama one."""
     import argparse
+
+    import internlm2
 
     parser = argparse.ArgumentParser(prog="llm.py", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
