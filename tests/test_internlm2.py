@@ -10,9 +10,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from langchain_core.messages import HumanMessage, SystemMessage
 from safetensors.torch import save_file
 
 import internlm2
+import llm
+from config import Settings
+from internlm2 import read_config
+from tests.internlm2_fixtures import write_sentencepiece_tokenizer
 
 REMOTE_CODE = 'raise RuntimeError("remote code was executed")\n'
 
@@ -278,3 +283,86 @@ def test_config_translation():
     assert not hasattr(config, "auto_map") and config.architectures == ["LlamaForCausalLM"]
     with pytest.raises(ValueError, match="yarn"):
         internlm2.llama_config(raw | {"rope_scaling": {"type": "yarn", "factor": 4.0}})
+
+
+# --- a folder shaped like `xtuner convert merge` output, through llm.py and the convert command ----------------------
+
+
+def write_xtuner_merged(folder: Path, favour: str | None = None) -> Path:
+    """fp16 .bin shards, auto_map, remote-code files, InternLM2's tokenizer files and generation_config.json;
+    ``favour`` makes that token the model's every greedy choice."""
+    write_sentencepiece_tokenizer(folder, add_dummy_prefix=True)
+    tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    vocab = 1 + max(int(i) for i in tokenizer_config["added_tokens_decoder"])
+    write_internlm2_checkpoint(folder, vocab, heads=4, kv_heads=2, bias=False, fmt="bin", dtype=torch.float16)
+    im_end = next(int(i) for i, t in tokenizer_config["added_tokens_decoder"].items() if t["content"] == "<|im_end|>")
+    generation = {"bos_token_id": 1, "eos_token_id": [2, im_end], "pad_token_id": 2}
+    (folder / "generation_config.json").write_text(json.dumps(generation), encoding="utf-8")
+    if favour:  # every embedding gets a large first component, and only `favour`'s output row reads it
+        token = next(int(i) for i, t in tokenizer_config["added_tokens_decoder"].items() if t["content"] == favour)
+        for shard in folder.glob("pytorch_model-*.bin"):
+            weights = torch.load(shard, weights_only=True)
+            if "model.tok_embeddings.weight" in weights:
+                weights["model.tok_embeddings.weight"][:, 0] = 100
+            if "output.weight" in weights:
+                weights["output.weight"][:, 0] = 0
+                weights["output.weight"][token, 0] = 10
+            torch.save(weights, shard)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def xtuner_folder(tmp_path_factory) -> Path:
+    return write_xtuner_merged(tmp_path_factory.mktemp("xtuner-merged"))
+
+
+def chat_settings(model: Path, **overrides) -> Settings:
+    return Settings(_env_file=None, llm_model=str(model), llm_temperature=0.0, llm_load_in_4bit=False, **overrides)
+
+
+def test_an_xtuner_merged_folder_answers_through_llm_with_no_remote_code(xtuner_folder):
+    chat = llm.load_chat_model(chat_settings(xtuner_folder, llm_max_new_tokens=12))
+    messages = [SystemMessage("你是读书助手。"), HumanMessage("林守拙是谁？")]
+    pieces = [chunk.content for chunk in chat.stream(messages)]
+
+    assert type(chat.hf_model).__name__ == "InternLM2AsLlamaForCausalLM" and not remote_code_imported()
+    prompt = chat.tokenizer.apply_chat_template(
+        [{"role": "system", "content": "你是读书助手。"}, {"role": "user", "content": "林守拙是谁？"}],
+        add_generation_prompt=True,
+        tokenize=False,
+    )
+    assert prompt.startswith("<s><|im_start|>system\n") and prompt.endswith("<|im_start|>assistant\n")
+    ids = chat.tokenizer(prompt, add_special_tokens=False).input_ids
+    assert ids[0] == 1 and ids.count(1) == 1  # one BOS, from the template
+    weights = {k: v.float() for k, v in load_shards(xtuner_folder).items()}
+    expected = reference_greedy(weights, read_config(xtuner_folder), ids, 12)[len(ids) :]
+    assert "".join(pieces) == chat.tokenizer.decode(expected, skip_special_tokens=True)
+    assert len([p for p in pieces if p]) >= 2
+
+
+def test_generation_stops_at_im_end(tmp_path):
+    folder = write_xtuner_merged(tmp_path / "stops", favour="<|im_end|>")
+    reply = llm.load_chat_model(chat_settings(folder, llm_max_new_tokens=12)).invoke("你好")
+    assert reply.content == "" and reply.usage_metadata["output_tokens"] == 1
+    assert reply.response_metadata["finish_reason"] == "stop"
+
+
+def test_convert_writes_a_standard_llama_checkpoint(xtuner_folder, tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    target = internlm2.convert(xtuner_folder, tmp_path / "llama")
+    plain = AutoModelForCausalLM.from_pretrained(target, dtype=torch.float32)  # no trust_remote_code
+    tokenizer = AutoTokenizer.from_pretrained(target)
+    native = internlm2.load_model(xtuner_folder, dtype=torch.float32)
+    config = read_config(target)
+
+    assert type(plain).__name__ == "LlamaForCausalLM" and "auto_map" not in config
+    assert config["torch_dtype" if "torch_dtype" in config else "dtype"] == "float16"
+    assert not list(target.glob("*.py"))
+    with torch.no_grad():
+        assert torch.equal(plain(torch.tensor([PROMPT])).logits, native(torch.tensor([PROMPT])).logits)
+    ours = internlm2.load_tokenizer(xtuner_folder)
+    for text in ["你好，世界！ Hello  world", "<|im_start|>user\n林守拙<|im_end|>\n", " 第12章　夜里"]:
+        assert tokenizer(text).input_ids == ours(text).input_ids
+    assert tokenizer.chat_template == ours.chat_template
+    assert plain.generation_config.eos_token_id == [2, ours.convert_tokens_to_ids("<|im_end|>")]
