@@ -38,6 +38,7 @@ QKV_TARGETS = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"]
 _DROPPED_CONFIG_KEYS = {"auto_map", "attn_implementation", "architectures", "model_type", "bias", "rope_scaling"}
 _REGISTER_LOCK = threading.Lock()
 SNAPSHOT_FILES = ["*.json", "*.safetensors", "*.bin", "tokenizer.model", "*.jinja"]
+GGUF_FILE = "model-f16.gguf"
 DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
 
 
@@ -173,9 +174,10 @@ def local_folder(source: str) -> Path:
     return Path(snapshot_download(source, allow_patterns=SNAPSHOT_FILES))
 
 
-def convert(source: str | Path, target: str | Path) -> Path:
+def convert(source: str | Path, target: str | Path, gguf: bool = False) -> Path:
     """Write an InternLM2 checkpoint as a standard Llama one (safetensors, tokenizer.json, chat template), which
-    transformers, vLLM and llama.cpp's converter load with no remote code. Keeps the checkpoint's dtype."""
+    transformers, vLLM and llama.cpp's converter load with no remote code. Keeps the checkpoint's dtype.
+    ``gguf`` also writes ``model-f16.gguf`` there, for llama.cpp and Ollama."""
     folder = local_folder(str(source))
     dtype = DTYPES.get(str(read_config(folder).get("torch_dtype")), torch.bfloat16)
     tokenizer = load_tokenizer(folder)
@@ -185,6 +187,10 @@ def convert(source: str | Path, target: str | Path) -> Path:
     target = Path(target)
     plain.save_pretrained(target)
     tokenizer.save_pretrained(target)
+    if gguf:
+        from gguf_export import write_gguf
+
+        write_gguf(plain, tokenizer, folder, target / GGUF_FILE)
     return target
 
 

@@ -592,9 +592,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     convert.add_argument("source", help="InternLM2 checkpoint folder or hub id")
     convert.add_argument("target", type=Path, help="output folder")
+    convert.add_argument(
+        "--gguf", action="store_true", help=f"also write DST/{internlm2.GGUF_FILE} (llama.cpp, Ollama)"
+    )
     args = parser.parse_args(argv)
     try:
-        target = internlm2.convert(args.source, args.target)
+        target = internlm2.convert(args.source, args.target, gguf=args.gguf)
     except Exception as exc:
         print(f"转换失败 / Conversion failed: {type(exc).__name__}: {_first_line(exc)}", file=sys.stderr)
         return 1

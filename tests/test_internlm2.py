@@ -366,3 +366,14 @@ def test_convert_writes_a_standard_llama_checkpoint(xtuner_folder, tmp_path):
         assert tokenizer(text).input_ids == ours(text).input_ids
     assert tokenizer.chat_template == ours.chat_template
     assert plain.generation_config.eos_token_id == [2, ours.convert_tokens_to_ids("<|im_end|>")]
+
+
+def test_gguf_export_round_trips(xtuner_folder, tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    assert llm.main(["convert", str(xtuner_folder), str(tmp_path / "out"), "--gguf"]) == 0
+    back = AutoModelForCausalLM.from_pretrained(tmp_path / "out", gguf_file=internlm2.GGUF_FILE, dtype=torch.float32)
+    native = internlm2.load_model(xtuner_folder, dtype=torch.float32)
+    with torch.no_grad():
+        difference = back(torch.tensor([PROMPT])).logits - native(torch.tensor([PROMPT])).logits
+    assert difference.abs().max() <= 1e-4
