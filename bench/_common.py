@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -25,7 +26,8 @@ def require(*paths: Path) -> None:
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         sys.exit(
-            "benchmark data not found: " + ", ".join(missing)
+            "benchmark data not found: "
+            + ", ".join(missing)
             + f"\n(expected the shared corpus at {DATA}; see ../shared/data/README.md)"
         )
 
@@ -95,3 +97,65 @@ def head_chapters(path: Path, chapters: int) -> str:
     found = detect_chapters(text)
     end = max((c.end for c in found if c.number <= chapters), default=len(text))
     return text[:end]
+
+
+def write_random_internlm2(folder: Path, shape: dict) -> None:
+    """A random bf16 checkpoint of ``shape`` in InternLM2's own layout (packed ``wqkv``, ``auto_map``, sentencepiece
+    tokenizer.model), for the native loader. Output rows past the small test tokenizer's vocabulary are zero, so
+    generated ids always decode to text; speed and memory still follow the full vocabulary."""
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from tests.internlm2_fixtures import VOCAB_SIZE, write_sentencepiece_tokenizer
+
+    write_sentencepiece_tokenizer(folder, add_dummy_prefix=True)
+    s = shape
+    h, inter, heads, kv = s["hidden_size"], s["intermediate_size"], s["num_attention_heads"], s["num_key_value_heads"]
+    head_dim = h // heads
+    config = {
+        "architectures": ["InternLM2ForCausalLM"],
+        "auto_map": {"AutoModelForCausalLM": "modeling_internlm2.InternLM2ForCausalLM"},
+        "model_type": "internlm2",
+        **s,
+        "rms_norm_eps": 1e-5,
+        "bias": False,
+        "rope_scaling": {"type": "dynamic", "factor": 2.0},
+        "tie_word_embeddings": False,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+        "pad_token_id": 2,
+        "torch_dtype": "bfloat16",
+    }
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    gen = torch.Generator().manual_seed(0)
+
+    def rand(*shape: int) -> torch.Tensor:
+        return (torch.randn(*shape, generator=gen) * 0.02).to(torch.bfloat16)
+
+    for layer in range(s["num_hidden_layers"]):
+        p = f"model.layers.{layer}."
+        shard = {
+            p + "attention.wqkv.weight": rand((heads + 2 * kv) * head_dim, h),
+            p + "attention.wo.weight": rand(h, h),
+            p + "feed_forward.w1.weight": rand(inter, h),
+            p + "feed_forward.w3.weight": rand(inter, h),
+            p + "feed_forward.w2.weight": rand(h, inter),
+            p + "attention_norm.weight": torch.ones(h, dtype=torch.bfloat16),
+            p + "ffn_norm.weight": torch.ones(h, dtype=torch.bfloat16),
+        }
+        save_file(shard, folder / f"layer-{layer:02d}.safetensors", metadata={"format": "pt"})
+    ends = {
+        "model.tok_embeddings.weight": rand(s["vocab_size"], h),
+        "model.norm.weight": torch.ones(h, dtype=torch.bfloat16),
+        "output.weight": rand(s["vocab_size"], h),
+    }
+    ends["output.weight"][VOCAB_SIZE:] = 0
+    save_file(ends, folder / "ends.safetensors", metadata={"format": "pt"})
+    weight_map = {}
+    for file in folder.glob("*.safetensors"):
+        with safe_open(file, "pt") as opened:
+            weight_map |= dict.fromkeys(opened.keys(), file.name)
+    (folder / "model.safetensors.index.json").write_text(
+        json.dumps({"metadata": {}, "weight_map": weight_map}), encoding="utf-8"
+    )

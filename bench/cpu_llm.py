@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import write_random_internlm2
 
 INTERNLM2_1_8B = {
     "hidden_size": 2048,
@@ -39,64 +39,6 @@ INTERNLM2_1_8B = {
 }
 ROWS = ["smollm2", "internlm2-1.8b-fp32", "internlm2-1.8b-bf16"]
 PROMPT_TEXT = "林守拙是哪天夜里失踪的？望河楼的灯为什么灭了？The lamp at the river went dark that night. "
-
-
-def write_internlm2_1_8b(folder: Path) -> None:
-    """A random bf16 checkpoint of InternLM2-1.8B's shape in InternLM2's layout, with an InternLM2-like tokenizer."""
-    import torch
-    from safetensors.torch import save_file
-
-    from tests.internlm2_fixtures import write_sentencepiece_tokenizer
-
-    write_sentencepiece_tokenizer(folder, add_dummy_prefix=True)
-    s = INTERNLM2_1_8B
-    h, inter, heads, kv = s["hidden_size"], s["intermediate_size"], s["num_attention_heads"], s["num_key_value_heads"]
-    head_dim = h // heads
-    config = {
-        "architectures": ["InternLM2ForCausalLM"],
-        "auto_map": {"AutoModelForCausalLM": "modeling_internlm2.InternLM2ForCausalLM"},
-        "model_type": "internlm2",
-        **s,
-        "rms_norm_eps": 1e-5,
-        "bias": False,
-        "rope_scaling": {"type": "dynamic", "factor": 2.0},
-        "tie_word_embeddings": False,
-        "bos_token_id": 1,
-        "eos_token_id": 2,
-        "pad_token_id": 2,
-        "torch_dtype": "bfloat16",
-    }
-    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    gen = torch.Generator().manual_seed(0)
-
-    def rand(*shape: int) -> torch.Tensor:
-        return (torch.randn(*shape, generator=gen) * 0.02).to(torch.bfloat16)
-
-    for layer in range(s["num_hidden_layers"]):
-        p = f"model.layers.{layer}."
-        shard = {
-            p + "attention.wqkv.weight": rand((heads + 2 * kv) * head_dim, h),
-            p + "attention.wo.weight": rand(h, h),
-            p + "feed_forward.w1.weight": rand(inter, h),
-            p + "feed_forward.w3.weight": rand(inter, h),
-            p + "feed_forward.w2.weight": rand(h, inter),
-            p + "attention_norm.weight": torch.ones(h, dtype=torch.bfloat16),
-            p + "ffn_norm.weight": torch.ones(h, dtype=torch.bfloat16),
-        }
-        save_file(shard, folder / f"layer-{layer:02d}.safetensors", metadata={"format": "pt"})
-    ends = {
-        "model.tok_embeddings.weight": rand(s["vocab_size"], h),
-        "model.norm.weight": torch.ones(h, dtype=torch.bfloat16),
-        "output.weight": rand(s["vocab_size"], h),
-    }
-    save_file(ends, folder / "ends.safetensors", metadata={"format": "pt"})
-    weight_map = {}
-    for file in folder.glob("*.safetensors"):
-        from safetensors import safe_open
-
-        with safe_open(file, "pt") as opened:
-            weight_map |= dict.fromkeys(opened.keys(), file.name)
-    (folder / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}), encoding="utf-8")
 
 
 class Clock:
@@ -211,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         if any(r.startswith("internlm2") for r in args.rows):
             folder.mkdir()
             started = time.perf_counter()
-            write_internlm2_1_8b(folder)
+            write_random_internlm2(folder, INTERNLM2_1_8B)
             print(f"random InternLM2-1.8B-shaped checkpoint written in {time.perf_counter() - started:.0f} s")
         for row in args.rows:
             command = [

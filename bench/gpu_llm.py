@@ -1,9 +1,9 @@
 """GPU benchmark of llm.py's local backend on a random-weight model of InternLM2-7B's shape.
 
-Builds a Llama-architecture model with InternLM2-7B's dimensions (hidden 4096, 32 layers, 32 heads, 8 KV heads,
-intermediate 14336, vocab 92544) and random bf16 weights, saves it with a word-level tokenizer whose tokens are
-CJK pairs (so the streamer passes on every token at once), then loads it through ``llm.LocalTransformersChat``
-in bf16 and in 4-bit (bitsandbytes nf4). For a ~2k-token prompt and 128 new tokens it prints time to first
+Writes a checkpoint in InternLM2's own layout (packed ``wqkv``, ``auto_map``, sentencepiece tokenizer) with
+InternLM2-7B's dimensions (hidden 4096, 32 layers, 32 heads, 8 KV heads, intermediate 14336, vocab 92544) and
+random bf16 weights, then loads it through ``llm.LocalTransformersChat`` (the native InternLM2 loader, no remote
+code) in bf16 and in 4-bit (bitsandbytes nf4). For a ~2k-token prompt and 128 new tokens it prints time to first
 token, decode tokens/s and peak GPU memory, next to plain ``model.generate`` on the same loaded model.
 Random weights give random text; speed and memory match the real model's shape.
 
@@ -19,7 +19,6 @@ import argparse
 import gc
 import importlib.util
 import json
-import random
 import sys
 import tempfile
 import threading
@@ -32,6 +31,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _common import write_random_internlm2  # noqa: E402
+
+import internlm2  # noqa: E402
 import llm  # noqa: E402
 
 INTERNLM2_7B = {
@@ -46,36 +48,13 @@ INTERNLM2_7B = {
 }
 TINY = {**INTERNLM2_7B, "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2}
 TINY.update(intermediate_size=128, vocab_size=2000)
-SPECIALS = ["<unk>", "<s>", "</s>"]
 
 
-def word(i: int) -> str:
-    """The i-th vocabulary word: two CJK characters, unique for every id used here."""
-    return chr(0x4E00 + i % 20000) + chr(0x4E00 + i // 20000)
-
-
-def build_model(shape: dict, folder: Path, device: str) -> None:
-    """Save a random-weight Llama model of ``shape`` and a matching tokenizer with a chat template."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import AutoModelForCausalLM, LlamaConfig, PreTrainedTokenizerFast
-
-    vocab = {token: i for i, token in enumerate(SPECIALS)}
-    vocab.update({word(i): i for i in range(len(SPECIALS), shape["vocab_size"])})
-    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", bos_token="<s>", eos_token="</s>")
-    tokenizer.chat_template = "<s> {% for m in messages %}{{ m['content'] }} {% endfor %}"
-    tokenizer.save_pretrained(folder)
-
-    config = LlamaConfig(**shape, bos_token_id=1, eos_token_id=2, pad_token_id=0, tie_word_embeddings=False)
-    torch.manual_seed(0)
-    with torch.device(device):
-        model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
-    model.save_pretrained(folder)
-    del model
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
+def prompt_of(tokenizer, tokens: int) -> str:
+    """A user message of about ``tokens`` tokens."""
+    piece = "林守拙是哪天夜里失踪的？望河楼的灯为什么灭了？The lamp at the river went dark that night. "
+    per_piece = len(tokenizer(piece, add_special_tokens=False).input_ids)
+    return piece * max(1, tokens // per_piece)
 
 
 class Clock:
@@ -191,7 +170,6 @@ def main(argv: list[str] | None = None) -> int:
         print("bench/gpu_llm.py needs a CUDA GPU (bf16 and bitsandbytes 4-bit); none here, so nothing to measure.")
         return 0
     shape = TINY if args.tiny else INTERNLM2_7B
-    device = "cuda" if torch.cuda.is_available() else "cpu"
     modes = [False]
     if not torch.cuda.is_available():
         print("no CUDA: the 4-bit row is skipped (llm.py loads float32 on CPU)")
@@ -200,17 +178,16 @@ def main(argv: list[str] | None = None) -> int:
     else:
         modes.append(True)
 
-    rng = random.Random(0)
-    prompt = " ".join(word(rng.randrange(len(SPECIALS), shape["vocab_size"])) for _ in range(args.prompt_tokens - 1))
     results = []
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="novelchat-bench-") as tmp:
         started = time.perf_counter()
-        build_model(shape, Path(tmp), device)
+        write_random_internlm2(Path(tmp), shape)
         print(
-            f"built and saved a random {'tiny' if args.tiny else 'InternLM2-7B-shaped'} model in "
+            f"wrote a random {'tiny' if args.tiny else 'InternLM2-7B-shaped'} checkpoint (InternLM2 layout) in "
             f"{time.perf_counter() - started:.0f} s",
             flush=True,
         )
+        prompt = prompt_of(internlm2.load_tokenizer(tmp), args.prompt_tokens)
         for four_bit in modes:
             results += bench_mode(Path(tmp), four_bit, prompt, args.new_tokens)
 
