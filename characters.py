@@ -13,10 +13,13 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
 
 from PIL import Image
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,8 @@ CHARACTERS_DIR = Path(__file__).resolve().parent / "characters"
 
 
 LORE_BUDGET_CHARS = 1500  # the most lorebook text one prompt carries
+MAX_CARD_PIXELS = 4096 * 4096  # a card picture larger than this is refused before it is decoded
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @dataclass
@@ -84,29 +89,114 @@ class Persona:
         return text.replace("{{char}}", self.name).replace("{{user}}", user).replace("<USER>", user)
 
 
-def parse_card(raw: dict, source: str = "") -> Persona:
-    """A Persona from a V2 card (fields under ``data``) or a V1 card (fields at the top level)."""
-    data = raw.get("data", raw) if raw.get("spec") in ("chara_card_v2", "chara_card_v3") else raw
-    if not data.get("name"):
-        raise ValueError(f"角色卡缺少 name 字段 / character card without a name: {source}")
-    own = (data.get("extensions") or {}).get("novelchat") or {}
+class _Lenient(BaseModel):
+    """Fields a card leaves null take their defaults (SillyTavern writes null for empty fields)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nulls(cls, value: Any) -> Any:
+        return {k: v for k, v in value.items() if v is not None} if isinstance(value, dict) else value
+
+
+def _one_as_list(value: Any) -> Any:
+    """One string stands for a one-item list (``"aliases": "阿甲"`` is one alias, not three characters)."""
+    return [value] if isinstance(value, str) else value
+
+
+Texts = Annotated[list[str], BeforeValidator(_one_as_list)]
+
+
+class _NovelChatFields(_Lenient):
+    book: str = ""
+    aliases: Texts = []
+    speech_rules: Texts = []
+    voice: dict = {}
+    translate: dict | None = None
+
+
+class _Extensions(_Lenient):
+    novelchat: _NovelChatFields = _NovelChatFields()
+
+
+class _LoreFields(_Lenient):
+    model_config = ConfigDict(coerce_numbers_to_str=True)  # a key written as a number (1984) is still a key
+
+    keys: Texts = []
+    content: str = ""
+    enabled: bool = True
+    constant: bool = False
+    insertion_order: int = 0
+
+
+class _LoreBook(_Lenient):
+    entries: list[_LoreFields] = []
+
+
+class CardFields(_Lenient):
+    """The card fields NovelChat reads, validated: a V1 card, or the ``data`` of a V2/V3 card."""
+
+    name: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    personality: str = ""
+    scenario: str = ""
+    first_mes: str = ""
+    mes_example: str = ""
+    system_prompt: str = ""
+    post_history_instructions: str = ""
+    extensions: _Extensions = _Extensions()
+    character_book: _LoreBook = _LoreBook()
+
+
+def _card_data(raw: Any) -> Any:
+    """The fields of a V2/V3 card (under ``data``) or of a V1 card (at the top level)."""
+    if isinstance(raw, dict) and raw.get("spec") in ("chara_card_v2", "chara_card_v3"):
+        return raw.get("data")
+    return raw
+
+
+def _first_problem(error: ValidationError) -> str:
+    """A validation error in one line: where the first problem is, what it is, and how many more there are."""
+    problem = error.errors()[0]
+    where = ".".join(str(part) for part in problem["loc"]) or "card"
+    more = f" (+{error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{where}: {problem['msg']}{more}"
+
+
+def parse_card(raw: Any, source: str = "") -> Persona:
+    """A Persona from a V2/V3 or V1 card; a ValueError (one line) when the card is not valid."""
+    try:
+        card = CardFields.model_validate(_card_data(raw))
+    except ValidationError as error:
+        raise ValueError(f"不是有效的角色卡 / not a valid character card: {_first_problem(error)}") from None
+    own = card.extensions.novelchat
     return Persona(
-        name=data["name"], description=data.get("description", ""), personality=data.get("personality", ""),
-        scenario=data.get("scenario", ""), first_mes=data.get("first_mes", ""),
-        mes_example=data.get("mes_example", ""), book=own.get("book", ""), aliases=list(own.get("aliases", [])),
-        speech_rules=list(own.get("speech_rules", [])), voice=dict(own.get("voice") or {}),
-        translate=own.get("translate"), source=source, system_prompt=data.get("system_prompt") or "",
-        post_history_instructions=data.get("post_history_instructions") or "",
-        lore=[LoreEntry(keys=[str(k) for k in entry.get("keys") or []], content=entry["content"],
-                        constant=bool(entry.get("constant")), order=int(entry.get("insertion_order") or 0))
-              for entry in (data.get("character_book") or {}).get("entries") or []
-              if entry.get("enabled", True) and entry.get("content")],
+        name=card.name, description=card.description, personality=card.personality, scenario=card.scenario,
+        first_mes=card.first_mes, mes_example=card.mes_example, book=own.book, aliases=own.aliases,
+        speech_rules=own.speech_rules, voice=own.voice, translate=own.translate, source=source,
+        system_prompt=card.system_prompt, post_history_instructions=card.post_history_instructions,
+        lore=[LoreEntry(keys=entry.keys, content=entry.content, constant=entry.constant, order=entry.insertion_order)
+              for entry in card.character_book.entries if entry.enabled and entry.content],
     )
 
 
+def png_size(path: Path) -> tuple[int, int]:
+    """A PNG's width and height, from its IHDR header (nothing decoded); ValueError if it is not a PNG."""
+    with path.open("rb") as handle:
+        head = handle.read(24)
+    if head[:8] != PNG_SIGNATURE or head[12:16] != b"IHDR":
+        raise ValueError("不是 PNG 图片 / not a PNG picture")
+    return struct.unpack(">II", head[16:24])
+
+
 def read_png_card(path: Path) -> dict:
-    """The card JSON inside a PNG character card (``ccv3`` preferred over ``chara``)."""
-    with Image.open(path) as image:
+    """The card JSON inside a PNG character card (``ccv3`` preferred over ``chara``).
+
+    The picture's size is checked from its header before any pixel is decoded: a huge one is refused.
+    """
+    width, height = png_size(path)
+    if width * height > MAX_CARD_PIXELS:
+        raise ValueError(f"图片太大（{width}×{height}）/ picture too large ({width}×{height} pixels)")
+    with Image.open(path, formats=["PNG"]) as image:
         chunks = dict(getattr(image, "text", {}))
     encoded = chunks.get("ccv3") or chunks.get("chara")
     if not encoded:
@@ -114,16 +204,27 @@ def read_png_card(path: Path) -> dict:
     return json.loads(base64.b64decode(encoded).decode("utf-8"))
 
 
+def read_card(path: Path) -> Persona:
+    """One card file (.json or .png) as a Persona; ValueError or OSError when it cannot be one."""
+    if not path.is_file():  # a FIFO would block the reader, a directory cannot be read
+        raise ValueError("不是普通文件 / not a regular file")
+    if path.suffix == ".png":
+        persona = parse_card(read_png_card(path), path.name)
+        persona.avatar = str(path)
+        return persona
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ValueError("JSON 嵌套太深 / JSON nested too deeply") from None
+    return parse_card(raw, path.name)
+
+
 def load_personas(folder: Path = CHARACTERS_DIR) -> list[Persona]:
-    """Every readable card in the folder (.json, .png), by name; an unreadable file is skipped with a warning."""
+    """Every readable card in the folder (.json, .png), by name; a file that is not one is skipped with a warning."""
     personas = []
     for path in sorted([*folder.glob("*.json"), *folder.glob("*.png")]):
         try:
-            if path.suffix == ".png":
-                personas.append(parse_card(read_png_card(path), path.name))
-                personas[-1].avatar = str(path)
-            else:
-                personas.append(parse_card(json.loads(path.read_text(encoding="utf-8")), path.name))
-        except (ValueError, OSError) as error:  # bad JSON or base64, not an image, unreadable file
+            personas.append(read_card(path))
+        except (ValueError, OSError) as error:  # not a card, bad JSON or base64, not an image, unreadable file
             log.warning("角色卡读取失败，已跳过 / skipped unreadable character card %s: %s", path.name, error)
     return sorted(personas, key=lambda p: p.name)
