@@ -29,7 +29,7 @@ Piece = ModelProto.SentencePiece
 def load_sentencepiece_tokenizer(folder: str | Path) -> PreTrainedTokenizerFast:
     """The tokenizer of a checkpoint folder holding ``tokenizer.model`` and ``tokenizer_config.json``."""
     folder = Path(folder)
-    proto = _read_proto(folder / "tokenizer.model")
+    proto = read_proto(folder / "tokenizer.model")
     config = _read_json(folder / "tokenizer_config.json")
     renamed = {int(i): _content(entry) for i, entry in config.get("added_tokens_decoder", {}).items()}
     names = [renamed.get(i, piece.piece) for i, piece in enumerate(proto.pieces)]
@@ -43,7 +43,8 @@ def load_sentencepiece_tokenizer(folder: str | Path) -> PreTrainedTokenizerFast:
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, **_wrapper_kwargs(folder, proto, names, config))
 
 
-def _read_proto(path: Path) -> ModelProto:
+def read_proto(path: Path) -> ModelProto:
+    """A BPE sentencepiece model proto; ValueError (one line) for what this module cannot reproduce."""
     proto = ModelProto()
     proto.ParseFromString(path.read_bytes())
     model_type = proto.trainer_spec.model_type
