@@ -294,7 +294,9 @@ def write_xtuner_merged(folder: Path, favour: str | None = None) -> Path:
     write_sentencepiece_tokenizer(folder, add_dummy_prefix=True)
     tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
     vocab = 1 + max(int(i) for i in tokenizer_config["added_tokens_decoder"])
-    write_internlm2_checkpoint(folder, vocab, heads=4, kv_heads=2, bias=False, fmt="bin", dtype=torch.float16)
+    write_internlm2_checkpoint(
+        folder, vocab, heads=4, kv_heads=2, bias=False, fmt="bin", dtype=torch.float16, max_positions=4096
+    )
     im_end = next(int(i) for i, t in tokenizer_config["added_tokens_decoder"].items() if t["content"] == "<|im_end|>")
     generation = {"bos_token_id": 1, "eos_token_id": [2, im_end], "pad_token_id": 2}
     (folder / "generation_config.json").write_text(json.dumps(generation), encoding="utf-8")
