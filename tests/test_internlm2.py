@@ -36,7 +36,7 @@ def internlm2_config(
         "attn_implementation": "eager",
         "vocab_size": vocab,
         "hidden_size": 16 * heads,
-        "intermediate_size": 96,
+        "intermediate_size": 128,
         "num_hidden_layers": 2,
         "num_attention_heads": heads,
         "num_key_value_heads": kv_heads,
@@ -379,3 +379,17 @@ def test_gguf_export_round_trips(xtuner_folder, tmp_path):
     with torch.no_grad():
         difference = back(torch.tensor([PROMPT])).logits - native(torch.tensor([PROMPT])).logits
     assert difference.abs().max() <= 1e-4
+
+
+def test_4bit_load_quantises_the_split_projections_like_a_plain_llama(xtuner_folder, tmp_path):
+    """nf4 (bitsandbytes, which also runs on CPU) through the load-time mapping = nf4 of the converted Llama."""
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    nf4 = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=torch.float32, bnb_4bit_quant_type="nf4")
+    native = internlm2.load_model(xtuner_folder, dtype=torch.float32, quantization_config=nf4)
+    plain = AutoModelForCausalLM.from_pretrained(
+        internlm2.convert(xtuner_folder, tmp_path / "llama"), dtype=torch.float32, quantization_config=nf4
+    )
+    assert type(native.model.layers[0].self_attn.q_proj).__name__ == "Linear4bit"
+    with torch.no_grad():
+        assert torch.equal(native(torch.tensor([PROMPT])).logits, plain(torch.tensor([PROMPT])).logits)
