@@ -264,7 +264,7 @@ class LocalTransformersChat(BaseChatModel):
     @property
     def load_note(self) -> str:
         """How the model was loaded (device, dtype, why not 4-bit)."""
-        return _plan(self.load_in_4bit, self._loaded.config, _is_gguf(_source(self.model_path)))[1]
+        return _plan(self.load_in_4bit, self._loaded.config, _is_gguf(model_source(self.model_path)))[1]
 
     def _generate(
         self,
@@ -389,7 +389,7 @@ def unload_models() -> None:
 
 def _load_local(model_path: str, want_4bit: bool) -> _Loaded:
     """Load (or reuse) a local model; errors become LLMUnavailable with one line."""
-    source = _source(model_path)
+    source = model_source(model_path)
     mode, _ = _plan(want_4bit, None, _is_gguf(source))
     with _LOAD_LOCK:
         if (source, mode) not in _LOADED:
@@ -397,7 +397,7 @@ def _load_local(model_path: str, want_4bit: bool) -> _Loaded:
         return _LOADED[(source, mode)]
 
 
-def _source(model_path: str) -> str:
+def model_source(model_path: str) -> str:
     """The ``smollm2`` alias's .gguf file, an absolute path if ``model_path`` exists on disk, else the hub id."""
     if model_path.strip().lower() == SMOLLM2:
         return _smollm2_file()
@@ -444,7 +444,7 @@ def _load_uncached(source: str, want_4bit: bool) -> _Loaded:
     import torch
     from transformers import BitsAndBytesConfig
 
-    config = _read_config(source)
+    config = read_model_config(source)
     mode, note = _plan(want_4bit, config, _is_gguf(source))
     if mode == "cpu":
         kwargs: dict[str, Any] = {"dtype": torch.float32}
@@ -457,7 +457,7 @@ def _load_uncached(source: str, want_4bit: bool) -> _Loaded:
         )
     print(f"[novelchat] loading {source}: {note} ...", file=sys.stderr, flush=True)
     try:
-        tokenizer, model = _from_pretrained(source, config, kwargs)
+        tokenizer, model = from_pretrained(source, config, kwargs)
         probe = tokenizer("你好", return_tensors="pt").to(model.device)  # two tokens: exercises the KV cache
         model.generate(
             **probe, max_new_tokens=2, min_new_tokens=2, do_sample=False, pad_token_id=tokenizer.eos_token_id
@@ -472,7 +472,7 @@ def _load_uncached(source: str, want_4bit: bool) -> _Loaded:
     return _Loaded(model, tokenizer, config)
 
 
-def _from_pretrained(source: str, config: dict[str, Any], kwargs: dict[str, Any]) -> tuple[Any, Any]:
+def from_pretrained(source: str, config: dict[str, Any], kwargs: dict[str, Any]) -> tuple[Any, Any]:
     """Tokenizer and model (in eval mode) from a folder, a hub id or a .gguf file; InternLM2 natively, as Llama."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -502,7 +502,7 @@ def _remote_code_hint(config: dict[str, Any]) -> str:
     )
 
 
-def _read_config(source: str) -> dict[str, Any]:
+def read_model_config(source: str) -> dict[str, Any]:
     """The model's config.json (local folder or hub), or a GGUF's header as one; LLMUnavailable if none has it."""
     local = Path(source)
     if _is_gguf(source) and local.is_file():
@@ -563,11 +563,11 @@ def _local_status(settings: Settings) -> BackendStatus:
     """Loaded, or loadable (with its memory needs), found out without loading anything."""
     if not settings.llm_model:
         return BackendStatus("transformers", False, "未设置本地模型 / NOVELCHAT_LLM_MODEL is empty.")
-    source = _source(settings.llm_model)
+    source = model_source(settings.llm_model)
     gguf = _is_gguf(source)
     mode, _ = _plan(settings.llm_load_in_4bit, None, gguf)
     loaded = _LOADED.get((source, mode))
-    _, note = _plan(settings.llm_load_in_4bit, loaded.config if loaded else _read_config(source), gguf)
+    _, note = _plan(settings.llm_load_in_4bit, loaded.config if loaded else read_model_config(source), gguf)
     if loaded:
         return BackendStatus("transformers", True, f"本地模型已加载 / Local model {source} loaded: {note}.")
     return BackendStatus(
