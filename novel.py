@@ -7,14 +7,25 @@ keeps beside the chunks, so ``text[start:end] == chunk.text``.
 from __future__ import annotations
 
 import hashlib
+import io
+import os
+import posixpath
 import re
+import stat
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
+import ebooklib
 from charset_normalizer import from_bytes
+from ebooklib import epub
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 NOVEL_SUFFIXES = (".txt", ".md", ".epub")
+EPUB_UNPACK_FACTOR = 4  # an EPUB may unpack to this many times the file size limit in all (each member: the limit)
 
 # Chinese-aware split points, coarsest first; each stays at the end of the piece it closes.
 CHINESE_SEPARATORS = ["\n\n", "\n", "。”", "！”", "？”", "。", "！", "？", "；", "…", "”", "，", ". ", " ", ""]
@@ -72,13 +83,41 @@ class Novel:
     warnings: list[str] = field(default_factory=list)
 
 
+@contextmanager
+def open_regular(path: Path) -> Iterator[BinaryIO]:
+    """Open a regular file for reading; NovelError for anything else (never blocks on a FIFO)."""
+    handle = os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb")
+    with handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise NovelError("不是普通文件 / not a regular file")
+        yield handle
+
+
 def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in blocks."""
+    """Hex sha256 of a regular file's bytes, read in blocks."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open_regular(path) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def text_sha256(text: str) -> str:
+    """Hex sha256 of a decoded, normalised text: the same book in any encoding has the same one."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_limited(path: Path, max_bytes: int) -> bytes:
+    """A regular file's bytes; NovelError if it holds more than ``max_bytes`` (never more is read)."""
+    with open_regular(path) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        data = handle.read(min(size, max_bytes) + 1)
+    if len(data) > max_bytes:
+        raise NovelError(
+            f"文件过大（{max(size, len(data)) / 1e6:.1f} MB > {max_bytes / 1e6:.0f} MB 上限）/ file too large; "
+            "raise NOVELCHAT_MAX_FILE_MB to allow it"
+        )
+    return data
 
 
 def decode_bytes(data: bytes) -> tuple[str, str, list[str]]:
@@ -158,12 +197,44 @@ def normalise_text(text: str) -> str:
     return text.translate({0x3000: " ", 0xA0: " "})
 
 
-def _epub_text(path: Path) -> str:
-    """The text of an EPUB's documents in reading order (needs ebooklib)."""
-    import ebooklib
-    from ebooklib import epub
+class _CappedEpubReader(epub.EpubReader):
+    """ebooklib's reader, reading each member through a budget: ``max_bytes`` per member, ``EPUB_UNPACK_FACTOR``
+    times that in all (a member read twice counts twice), whatever the zip's headers say."""
 
-    book = epub.read_epub(str(path))
+    def __init__(self, data: bytes, max_bytes: int) -> None:
+        super().__init__(io.BytesIO(data), {"ignore_ncx": True})
+        self.max_bytes, self.left = max_bytes, max_bytes * EPUB_UNPACK_FACTOR
+
+    def read_file(self, name: str) -> bytes:
+        limit = min(self.max_bytes, self.left)
+        with self.zf.open(posixpath.normpath(name)) as handle:
+            content = handle.read(limit + 1)
+        if len(content) > limit:
+            raise NovelError(_unpacked_too_large(self.max_bytes))
+        self.left -= len(content)
+        return content
+
+
+def _unpacked_too_large(max_bytes: int) -> str:
+    total = max_bytes * EPUB_UNPACK_FACTOR / 1e6
+    return (f"EPUB 解压后过大（单个文件 >{max_bytes / 1e6:.0f} MB 或合计 >{total:.0f} MB），已跳过 / the EPUB unpacks "
+            f"to more than {max_bytes / 1e6:.0f} MB per member or {total:.0f} MB in all (a zip bomb?); skipped")
+
+
+def _check_declared_sizes(data: bytes, max_bytes: int) -> None:
+    """Refuse an EPUB whose zip directory declares a member over ``max_bytes`` or too much in all (nothing unpacked)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sizes = [member.file_size for member in archive.infolist()]
+    if max(sizes, default=0) > max_bytes or sum(sizes) > max_bytes * EPUB_UNPACK_FACTOR:
+        raise NovelError(_unpacked_too_large(max_bytes))
+
+
+def _epub_text(data: bytes, max_bytes: int) -> str:
+    """The text of an EPUB's documents in reading order, unpacking no more than the caps allow."""
+    _check_declared_sizes(data, max_bytes)
+    reader = _CappedEpubReader(data, max_bytes)
+    book = reader.load()
+    reader.process()
     parts = []
     for item in book.get_items_of_type(ebooklib.ITEM_DOCUMENT):
         html = item.get_content().decode("utf-8", errors="replace")
@@ -175,24 +246,20 @@ def _epub_text(path: Path) -> str:
 
 def read_novel(path: Path, max_bytes: int) -> Novel:
     """Read, decode and normalise a novel file and find its chapters; raises NovelError for bad input."""
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise NovelError(
-            f"文件过大（{size / 1e6:.1f} MB > {max_bytes / 1e6:.0f} MB 上限）/ file too large; "
-            "raise NOVELCHAT_MAX_FILE_MB to allow it"
-        )
-    sha = file_sha256(path)
+    data = read_limited(path, max_bytes)
     if path.suffix.lower() == ".epub":
         try:
-            text, encoding, warnings = _epub_text(path), "epub", []
-        except Exception as error:  # ebooklib raises many kinds for broken archives
+            text, encoding, warnings = _epub_text(data, max_bytes), "epub", []
+        except NovelError:
+            raise
+        except Exception as error:  # ebooklib and zipfile raise many kinds for broken archives
             raise NovelError(f"无法读取 EPUB / cannot read the EPUB: {error}") from None
     else:
-        text, encoding, warnings = decode_bytes(path.read_bytes())
+        text, encoding, warnings = decode_bytes(data)
     text = normalise_text(text)
     if not text.strip():
         raise NovelError("文件里没有文字 / the file holds no text")
-    return Novel(path, path.stem, text, encoding, sha, detect_chapters(text), warnings)
+    return Novel(path, path.stem, text, encoding, hashlib.sha256(data).hexdigest(), detect_chapters(text), warnings)
 
 
 def chinese_numeral_to_int(numeral: str) -> int | None:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import resource
+import struct
+import time
+import zipfile
 
 import pytest
 
@@ -157,3 +161,79 @@ def test_epub_books_are_read_in_order(tmp_path):
     novel = read_novel(path, BIG)
     assert novel.encoding == "epub" and [c.title for c in novel.chapters] == ["第一章 起", "第二章 落"]
     assert "杏黄色" in novel.text[novel.chapters[1].start: novel.chapters[1].end]
+
+
+CONTAINER = """<?xml version="1.0"?>
+<container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">
+<rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles>
+</container>"""
+
+
+def package(items: list[tuple[str, str]]) -> str:
+    """An OPF package naming (id, href) documents, in that reading order."""
+    manifest = "".join(f'<item id="{i}" href="{href}" media-type="application/xhtml+xml"/>' for i, href in items)
+    spine = "".join(f'<itemref idref="{i}"/>' for i, _ in items)
+    return (f'<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="id">'
+            f'<metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:identifier id="id">bomb</dc:identifier>'
+            f'<dc:title>炸弹</dc:title><dc:language>zh</dc:language></metadata>'
+            f'<manifest>{manifest}</manifest><spine>{spine}</spine></package>')
+
+
+def write_epub(path, items: list[tuple[str, str]], pages: dict[str, bytes], zeros: tuple[str, int] | None = None):
+    """A minimal EPUB; ``zeros`` = (member, size) adds a member of that many zero bytes, streamed (low memory)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("mimetype", "application/epub+zip", zipfile.ZIP_STORED)
+        archive.writestr("META-INF/container.xml", CONTAINER)
+        archive.writestr("OEBPS/content.opf", package(items))
+        for name, content in pages.items():
+            archive.writestr(f"OEBPS/{name}", content)
+        if zeros:
+            block = bytes(1 << 20)
+            with archive.open(f"OEBPS/{zeros[0]}", "w") as handle:
+                for _ in range(zeros[1] >> 20):
+                    handle.write(block)
+
+
+PAGE = "<html><body><h1>第一章 起</h1><p>老何摆渡三十年。</p></body></html>".encode()
+
+
+@pytest.fixture(scope="module")
+def zip_bomb(tmp_path_factory):
+    """A ~300 KB EPUB whose second document unpacks to 300 MB of zeros (its declared size, honestly)."""
+    path = tmp_path_factory.mktemp("bomb") / "bomb.epub"
+    write_epub(path, [("c1", "c1.xhtml"), ("c2", "bomb.xhtml")], {"c1.xhtml": PAGE}, zeros=("bomb.xhtml", 300 << 20))
+    assert path.stat().st_size < 1 << 20
+    return path
+
+
+def refused_quickly(path, max_bytes: int, expected: str) -> None:
+    started = time.perf_counter()
+    memory = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(NovelError) as error:
+        read_novel(path, max_bytes)
+    assert expected in str(error.value) and "\n" not in str(error.value)
+    assert time.perf_counter() - started < 5
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - memory < 100_000  # KiB: < 100 MB more, ever
+
+
+def test_an_epub_bomb_is_refused_from_its_declared_sizes(zip_bomb):
+    refused_quickly(zip_bomb, 64_000_000, "unpacks to more than")
+
+
+def test_an_epub_bomb_with_lying_sizes_stops_at_the_cap(zip_bomb, tmp_path):
+    """The central directory says 1 KB; the member really holds 300 MB of zeros: reading stops, never 300 MB."""
+    data = bytearray(zip_bomb.read_bytes())
+    entry = data.rindex(b"PK\x01\x02\x14")  # the last central directory entry: bomb.xhtml
+    assert data[entry + 46: entry + 46 + 16] == b"OEBPS/bomb.xhtml"
+    data[entry + 24: entry + 28] = struct.pack("<I", 1000)
+    liar = tmp_path / "liar.epub"
+    liar.write_bytes(bytes(data))
+    refused_quickly(liar, 64_000_000, "EPUB")
+
+
+def test_an_epub_reading_one_member_many_times_stops_at_the_total_cap(tmp_path):
+    """Each member is small and declared honestly, but the package lists the same one 50 times."""
+    path = tmp_path / "echo.epub"
+    page = b"<html><body><p>" + "回声。".encode() * 30_000 + b"</p></body></html>"
+    write_epub(path, [(f"c{n}", "echo.xhtml") for n in range(50)], {"echo.xhtml": page})
+    refused_quickly(path, 1_000_000, "unpacks to more than")
