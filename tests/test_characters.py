@@ -7,15 +7,12 @@ import json
 import logging
 import os
 import struct
-import threading
 import zlib
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from characters import load_personas, parse_card
+from tests.hostile_files import without_blocking
 
 GOOD = {"spec": "chara_card_v2", "data": {"name": "林晓", "first_mes": "买灯？"}}
 
@@ -38,19 +35,6 @@ def huge_png_card(width: int, height: int, card: dict) -> bytes:
     return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + png_chunk(b"tEXt", b"chara\x00" + encoded)
             + png_chunk(b"IDAT", zlib.compress(b"\x00" * 4096)) + png_chunk(b"IEND", b""))
-
-
-def without_blocking(fifo: Path, function: Callable[..., Any], *args: Any) -> Any:
-    """``function(*args)``, failing (not hanging) if it blocks on ``fifo``; a blocked reader is released."""
-    result: list[Any] = []
-    worker = threading.Thread(target=lambda: result.append(function(*args)), daemon=True)
-    worker.start()
-    worker.join(10)
-    if worker.is_alive():
-        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # the blocked open gets EOF and returns
-        worker.join(10)
-        pytest.fail(f"blocked reading the FIFO {fifo.name}")
-    return result[0]
 
 
 @pytest.mark.parametrize(
