@@ -6,8 +6,10 @@ Two phases. First the lexical index of every new or changed book (seconds: a new
 asked about right away). Then the dense vectors (slow on a CPU), resumable: a build that is
 interrupted, even by kill -9, leaves the previous index usable, and the next run carries on
 where it stopped. Unchanged books cost nothing; a changed book keeps answering from its old
-version until the new one is complete. Files that cannot be read are skipped with a one-line
-warning and never touch what the index already holds.
+version until the new one is complete. A file that cannot be a book (unreadable, undecodable, a zip
+bomb, a duplicate of another book, a link out of the corpus, a FIFO…) is skipped with a one-line
+warning and never touches what the index already holds. An index folder that cannot be written (disk
+full, read-only) stops the build with one line, and what it wrote is removed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
+import stat
 import sys
 import threading
 import time
@@ -31,11 +35,13 @@ from config import Settings, get_settings
 from embeddings import EmbeddingUnavailable, embedding_spec, make_embeddings
 from index_store import (
     BookEntry,
+    IndexWriteError,
     Manifest,
     VectorStoreUnavailable,
     book_id_for,
     chroma_client,
-    collect_garbage,
+    collect_collections,
+    collect_leftovers,
     collection_name,
     load_book,
     load_manifest,
@@ -47,7 +53,16 @@ from index_store import (
     writer_lock,
 )
 from lexical import LEXICAL_VERSION
-from novel import NOVEL_SUFFIXES, NovelError, file_sha256, make_splitter, read_novel, split_novel
+from novel import (
+    NOVEL_SUFFIXES,
+    Novel,
+    NovelError,
+    file_sha256,
+    make_splitter,
+    read_novel,
+    split_novel,
+    text_sha256,
+)
 
 SPLITTER_VERSION = 1  # bump when chapter detection or splitting changes, to re-split every book
 
@@ -80,11 +95,58 @@ class BuildReport:
     changed: bool = False
 
 
-def scan_corpus(corpus_dir: Path) -> list[Path]:
-    """The novel files in a corpus folder (sorted); a missing folder is an IndexBuildError."""
+@dataclass
+class CorpusScan:
+    """The novel files of a corpus folder (sorted), and the entries that cannot be books, with the reason."""
+
+    files: list[Path] = field(default_factory=list)
+    problems: list[tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def names(self) -> set[str]:
+        return {path.name for path in self.files} | {path.name for path, _ in self.problems}
+
+
+def scan_corpus(corpus_dir: Path) -> CorpusScan:
+    """The novel files in a corpus folder; a missing or unreadable folder is an IndexBuildError."""
     if not corpus_dir.is_dir():
         raise IndexBuildError(f"语料目录不存在：{corpus_dir} / corpus folder not found: {corpus_dir}")
-    return sorted(p for p in corpus_dir.iterdir() if p.is_file() and p.suffix.lower() in NOVEL_SUFFIXES)
+    try:
+        entries = sorted(p for p in corpus_dir.iterdir() if p.suffix.lower() in NOVEL_SUFFIXES)
+    except OSError as error:
+        raise IndexBuildError(
+            f"无法读取语料目录 / cannot read the corpus folder {corpus_dir}: {error.strerror}") from None
+    scan, root = CorpusScan(), corpus_dir.resolve()
+    for path in entries:
+        problem = _not_a_book_file(path, root)
+        if problem:
+            scan.problems.append((path, problem))
+        else:
+            scan.files.append(path)
+    return scan
+
+
+def _not_a_book_file(path: Path, root: Path) -> str | None:
+    """Why ``path`` cannot be read as a book (a bad name, a link out of the corpus or broken, not a regular file)."""
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "文件名不是有效的 UTF-8，请改名 / the file name is not valid UTF-8; rename the file"
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        return "链接已断开 / broken link" if path.is_symlink() else f"无法读取 / cannot read: {error.strerror}"
+    if path.is_symlink() and not path.resolve().is_relative_to(root):
+        return "链接指向语料目录之外，已拒绝 / the link points outside the corpus; refused"
+    if not stat.S_ISREG(mode):
+        kind = "directory" if stat.S_ISDIR(mode) else "FIFO" if stat.S_ISFIFO(mode) else "device or socket"
+        return f"不是普通文件（{kind}）/ not a regular file ({kind}); skipped"
+    return None
+
+
+def display_name(name: str) -> str:
+    """A file name as it can be shown: bytes that are not UTF-8 as ``\\xNN``."""
+    return os.fsencode(name).decode("utf-8", errors="backslashreplace")
 
 
 def splitter_settings(settings: Settings) -> dict:
@@ -103,10 +165,9 @@ def pending_work(settings: Settings) -> list[str]:
     """Which books a build would add, update, remove or embed (empty = the index is current)."""
     manifest = load_manifest(settings.persist_dir)
     by_file = {entry.file: entry for entry in manifest.books.values()}
-    files = scan_corpus(settings.corpus_dir)
-    names = {p.name for p in files}
-    pending = [p.name for p in files if p.name not in by_file or by_file[p.name].sha256 != file_sha256(p)]
-    pending += [f for f in by_file if f not in names]
+    scan = scan_corpus(settings.corpus_dir)
+    pending = [p.name for p in scan.files if p.name not in by_file or by_file[p.name].sha256 != _sha_or_none(p)]
+    pending += [f for f in by_file if f not in scan.names]
     pending += [e.file for e in manifest.books.values()
                 if (not e.dense_complete or e.lexical_version != LEXICAL_VERSION) and e.file not in pending]
     label, store = embedding_spec(settings).label, vector_store_label(settings.chroma_url)
@@ -117,6 +178,14 @@ def pending_work(settings: Settings) -> list[str]:
     return pending
 
 
+def _sha_or_none(path: Path) -> str | None:
+    """The file's sha256, or None when it cannot be read (the build will say why)."""
+    try:
+        return file_sha256(path)
+    except (NovelError, OSError):
+        return None
+
+
 def build_index(
     settings: Settings,
     *,
@@ -124,116 +193,222 @@ def build_index(
     dense: bool = True,
     progress: ProgressFn | None = None,
 ) -> BuildReport:
-    """Bring the index in ``settings.persist_dir`` up to date with ``settings.corpus_dir``."""
+    """Bring the index in ``settings.persist_dir`` up to date with ``settings.corpus_dir``.
+
+    A file that cannot be indexed is one warning in the report. An index folder that cannot be written (disk full,
+    read-only) is an IndexBuildError, after what this build wrote but never recorded has been removed.
+    """
     started = time.perf_counter()
-    files = scan_corpus(settings.corpus_dir)
+    scan = scan_corpus(settings.corpus_dir)
     persist = settings.persist_dir
-    spec = embedding_spec(settings)
     report = BuildReport()
-    with writer_lock(persist):
-        manifest = load_manifest(persist)
-        store = vector_store_label(settings.chroma_url)
-        if manifest.books and not rebuild:
-            for what, built, wanted in [("嵌入模型 / embedding model", manifest.embedding, spec.label),
-                                        ("向量库 / vector store", manifest.vector_store, store)]:
-                if built != wanted:
-                    raise IndexBuildError(
-                        f"索引的{what}是 {built}，当前设置为 {wanted}；加 --rebuild 重建 / the index's {what} is "
-                        f"{built} but settings say {wanted}; run with --rebuild"
-                    )
-        if manifest.embedding != spec.label or manifest.vector_store != store:
-            manifest.embedding, manifest.embedding_dim, manifest.vector_store = spec.label, None, store
-            manifest.index_id = manifest.index_id or new_index_id()
-            for entry in manifest.books.values():
-                entry.collection = collection_name(manifest, entry.version_dir)
-                entry.dense_count = 0
-        resplit = manifest.splitter != splitter_settings(settings)
-        manifest.splitter = splitter_settings(settings)
-        staged = _lexical_phase(settings, files, manifest, resplit or rebuild, report, progress)
-        removed = {e.file for e in manifest.books.values()} - {p.name for p in files}
-        for book_id in [i for i, e in manifest.books.items() if e.file in removed]:
-            report.books.append(BookReport(manifest.books.pop(book_id).file, "removed"))
-            report.changed = True
-        save_manifest(persist, manifest)
-        if dense:
-            _dense_phase(settings, manifest, staged, report, progress)
-        for entry in staged:  # lexical-only run, or no embedder: the new text wins, dense follows later
-            manifest.books[entry.book_id] = entry
-        save_manifest(persist, manifest)
-        if dense and not report.dense_pending:
-            collect_garbage(persist, manifest, settings.chroma_url)
+    try:
+        with writer_lock(persist):
+            try:
+                _update(settings, scan, rebuild, dense, progress, report)
+            except IndexWriteError:
+                collect_leftovers(persist, load_manifest(persist))
+                raise
+    except IndexWriteError as error:
+        raise IndexBuildError(str(error)) from None
     report.seconds = time.perf_counter() - started
     return report
 
 
+def _update(
+    settings: Settings,
+    scan: CorpusScan,
+    rebuild: bool,
+    dense: bool,
+    progress: ProgressFn | None,
+    report: BuildReport,
+) -> None:
+    """``build_index``'s work, holding the writer lock."""
+    persist = settings.persist_dir
+    spec = embedding_spec(settings)
+    manifest = load_manifest(persist)
+    collect_leftovers(persist, manifest)  # what killed or failed builds left, before anything new is written
+    store = vector_store_label(settings.chroma_url)
+    if manifest.books and not rebuild:
+        for what, built, wanted in [("嵌入模型 / embedding model", manifest.embedding, spec.label),
+                                    ("向量库 / vector store", manifest.vector_store, store)]:
+            if built != wanted:
+                raise IndexBuildError(
+                    f"索引的{what}是 {built}，当前设置为 {wanted}；加 --rebuild 重建 / the index's {what} is "
+                    f"{built} but settings say {wanted}; run with --rebuild"
+                )
+    if manifest.embedding != spec.label or manifest.vector_store != store:
+        manifest.embedding, manifest.embedding_dim, manifest.vector_store = spec.label, None, store
+        manifest.index_id = manifest.index_id or new_index_id()
+        for entry in manifest.books.values():
+            entry.collection = collection_name(manifest, entry.version_dir)
+            entry.dense_count = 0
+    resplit = manifest.splitter != splitter_settings(settings)
+    manifest.splitter = splitter_settings(settings)
+    staged = _lexical_phase(settings, scan, manifest, resplit or rebuild, report, progress)
+    for book_id in [i for i, e in manifest.books.items() if e.file not in scan.names]:
+        report.books.append(BookReport(manifest.books.pop(book_id).file, "removed"))
+        report.changed = True
+    save_manifest(persist, manifest)
+    if dense:
+        _dense_phase(settings, manifest, staged, report, progress)
+    for entry in staged:  # lexical-only run, or no embedder: the new text wins, dense follows later
+        manifest.books[entry.book_id] = entry
+    save_manifest(persist, manifest)
+    collect_leftovers(persist, manifest)
+    if dense and not report.dense_pending:
+        collect_collections(persist, manifest, settings.chroma_url)
+
+
+@dataclass
+class _Candidate:
+    """A corpus file whose bytes could be read, and the index's entry for its name (if any)."""
+
+    path: Path
+    sha256: str
+    old: BookEntry | None
+
+    @property
+    def indexed(self) -> bool:
+        """Whether the index holds exactly these bytes under this name already."""
+        return self.old is not None and self.old.sha256 == self.sha256
+
+
 def _lexical_phase(
     settings: Settings,
-    files: list[Path],
+    scan: CorpusScan,
     manifest: Manifest,
     force: bool,
     report: BuildReport,
     progress: ProgressFn | None,
 ) -> list[BookEntry]:
-    """Read, split and lexically index new or changed books.
+    """Read, split and lexically index new or changed books; every file that cannot be one is a warning.
 
     New books enter the manifest at once (lexical-only until their vectors follow); changed books
-    are returned as staged entries, swapped in once their vectors are complete.
+    are returned as staged entries, swapped in once their vectors are complete. A book whose decoded text
+    another file already holds is a duplicate: the copy the index holds stays, else the first by name.
     """
     max_bytes = int(settings.max_file_mb * 1e6)
-    by_file = {entry.file: entry for entry in manifest.books.values()}
-    seen: dict[str, str] = {}
+    for path, problem in scan.problems:
+        _skip(report, path, problem)
+    candidates = _readable(scan.files, manifest, settings, report)
+    kept = _keep_indexed_texts(settings.persist_dir, candidates, manifest, report)
     staged: list[BookEntry] = []
-    for number, path in enumerate(files, 1):
-        old = by_file.get(path.name)
-        if path.stat().st_size > max_bytes:
-            _skip(report, path, f"文件过大（>{settings.max_file_mb:g} MB）/ file over the size limit; skipped")
-            continue
-        sha = file_sha256(path)
-        if sha in seen:
-            _skip(report, path, f"与 {seen[sha]} 内容相同，已跳过 / duplicate of {seen[sha]}; skipped")
-            continue
-        seen[sha] = path.name
-        if old and old.sha256 == sha and not force:
-            status = "unchanged"
-            if old.lexical_version != LEXICAL_VERSION:  # a newer tokenizer: keywords only, vectors stay valid
-                reindex_keywords(settings.persist_dir, old)
-                save_manifest(settings.persist_dir, manifest)
-                status, report.changed = "keywords re-indexed", True
-            report.books.append(BookReport(path.name, status, old.chapters, old.chunks))
+    for number, candidate in enumerate(candidates, 1):
+        path, old = candidate.path, candidate.old
+        if candidate.indexed and not force:
+            _unchanged(settings, manifest, old, report)
             continue
         try:
             novel = read_novel(path, max_bytes)
         except (NovelError, OSError) as error:
-            _skip(report, path, str(error))
+            _skip(report, path, _reason(error))
+            continue
+        digest = text_sha256(novel.text)
+        if kept.setdefault(digest, path.name) != path.name:
+            _skip(report, path, f"与 {kept[digest]} 内容相同，已跳过 / duplicate of {kept[digest]}; skipped")
             continue
         report.warnings += [f"{path.name}: {warning}" for warning in novel.warnings]
-        chunks = split_novel(novel, settings.chunk_size, settings.chunk_overlap)
-        book_id = old.book_id if old else book_id_for(path.name)
-        version = version_name(book_id, sha, settings)
-        if old and old.version_dir == version:  # a forced rebuild: a fresh name, the live version stays intact
-            version += f"-r{time.time_ns():x}"
-        write_book_version(settings.persist_dir, version, novel.text, chunks)
-        entry = BookEntry(
-            book_id=book_id, title=novel.title, file=path.name, sha256=sha, encoding=novel.encoding,
-            chars=len(novel.text), chapters=len(novel.chapters), last_chapter=novel.chapters[-1].number,
-            chunks=len(chunks), version_dir=version,
-            collection=collection_name(manifest, version), lexical_version=LEXICAL_VERSION,
-        )
+        entry = _write_version(settings, manifest, novel, candidate, digest)
         if old:
             staged.append(entry)
         else:
-            manifest.books[book_id] = entry
+            manifest.books[entry.book_id] = entry
             save_manifest(settings.persist_dir, manifest)
         report.books.append(BookReport(path.name, "updated" if old else "new", entry.chapters, entry.chunks))
         report.changed = True
         if progress:
-            progress("lexical", novel.title, number, len(files))
+            progress("lexical", novel.title, number, len(candidates))
     return staged
 
 
+def _readable(files: list[Path], manifest: Manifest, settings: Settings, report: BuildReport) -> list[_Candidate]:
+    """The files within the size limit whose bytes can be read; each of the others is a warning."""
+    by_file = {entry.file: entry for entry in manifest.books.values()}
+    candidates = []
+    for path in files:
+        try:
+            if path.stat().st_size > settings.max_file_mb * 1e6:
+                raise NovelError(f"文件过大（>{settings.max_file_mb:g} MB）/ file over the size limit; skipped")
+            candidates.append(_Candidate(path, file_sha256(path), by_file.get(path.name)))
+        except (NovelError, OSError) as error:
+            _skip(report, path, _reason(error))
+    return candidates
+
+
+def _keep_indexed_texts(
+    persist_dir: Path, candidates: list[_Candidate], manifest: Manifest, report: BuildReport
+) -> dict[str, str]:
+    """Text hash → file name of the books the index holds as they are, first by name.
+
+    A second indexed copy of the same text (an index made before duplicates were found on the text) leaves the
+    index; read again as a new file, it is then skipped as a duplicate.
+    """
+    kept: dict[str, str] = {}
+    for candidate in [c for c in candidates if c.indexed]:
+        digest = _indexed_text_sha(persist_dir, candidate.old, report)
+        if digest in kept:
+            manifest.books.pop(candidate.old.book_id)
+            candidate.old, report.changed = None, True
+        elif digest:
+            kept[digest] = candidate.path.name
+    return kept
+
+
+def _indexed_text_sha(persist_dir: Path, entry: BookEntry, report: BuildReport) -> str:
+    """The text hash of an indexed book ("" if unknown); for an entry written before they were kept, from its
+    stored text."""
+    if not entry.text_sha256:
+        try:
+            text = (persist_dir / "books" / entry.version_dir / "text.txt").read_text(encoding="utf-8")
+        except OSError as error:
+            report.warnings.append(f"{entry.file}: 无法读取已索引的文本 / cannot read its indexed text: "
+                                   f"{error.strerror}")
+            return ""
+        entry.text_sha256 = text_sha256(text)
+    return entry.text_sha256
+
+
+def _unchanged(settings: Settings, manifest: Manifest, old: BookEntry, report: BuildReport) -> None:
+    """An indexed book whose file did not change: nothing to do, unless its keywords need a newer tokenizer."""
+    status = "unchanged"
+    if old.lexical_version != LEXICAL_VERSION:  # a newer tokenizer: keywords only, vectors stay valid
+        reindex_keywords(settings.persist_dir, old)
+        save_manifest(settings.persist_dir, manifest)
+        status, report.changed = "keywords re-indexed", True
+    report.books.append(BookReport(old.file, status, old.chapters, old.chunks))
+
+
+def _write_version(
+    settings: Settings, manifest: Manifest, novel: Novel, candidate: _Candidate, digest: str
+) -> BookEntry:
+    """Split a book and write its new version folder; the entry that will name it."""
+    chunks = split_novel(novel, settings.chunk_size, settings.chunk_overlap)
+    old = candidate.old
+    book_id = old.book_id if old else book_id_for(candidate.path.name)
+    version = version_name(book_id, candidate.sha256, settings)
+    if old and old.version_dir == version:  # a forced rebuild: a fresh name, the live version stays intact
+        version += f"-r{time.time_ns():x}"
+    write_book_version(settings.persist_dir, version, novel.text, chunks)
+    return BookEntry(
+        book_id=book_id, title=novel.title, file=candidate.path.name, sha256=candidate.sha256,
+        encoding=novel.encoding, chars=len(novel.text), chapters=len(novel.chapters),
+        last_chapter=novel.chapters[-1].number, chunks=len(chunks), version_dir=version,
+        collection=collection_name(manifest, version), lexical_version=LEXICAL_VERSION, text_sha256=digest,
+    )
+
+
+def _reason(error: NovelError | OSError) -> str:
+    """Why a file was skipped, in one line."""
+    if isinstance(error, NovelError):
+        return str(error)
+    return f"无法读取 / cannot read: {error.strerror or error}"
+
+
 def _skip(report: BuildReport, path: Path, reason: str) -> None:
-    report.warnings.append(f"{path.name}: {reason}")
-    report.books.append(BookReport(path.name, "skipped"))
+    name = display_name(path.name)
+    report.warnings.append(f"{name}: {reason}")
+    report.books.append(BookReport(name, "skipped"))
 
 
 def _dense_phase(

@@ -10,11 +10,14 @@ chroma/
   .lock                  one writer at a time
 ```
 A book version directory is complete before the manifest names it, and the manifest is replaced
-atomically, so a build killed at any moment leaves the previous index usable.
+atomically, so a build killed at any moment leaves the previous index usable. What a killed or failed
+build leaves behind is removed by the next one. A write that fails (disk full, read-only folder) is an
+``IndexWriteError`` with a one-line message; its staging folder is removed first.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -71,6 +74,7 @@ class BookEntry:
     collection: str
     dense_count: int = 0
     lexical_version: int = 1  # entries written before lexical versions had version 1
+    text_sha256: str = ""  # of the decoded text, to find the same book in another file; "" in older manifests
 
     @property
     def dense_complete(self) -> bool:
@@ -110,22 +114,75 @@ def load_manifest(persist_dir: Path) -> Manifest:
         return Manifest()
 
 
+class IndexWriteError(RuntimeError):
+    """The index folder cannot be written (disk full, read-only, no permission); the message is one friendly line."""
+
+
+def _write_error_message(folder: Path, error: OSError) -> str:
+    """One line saying why the index in ``folder`` could not be written, and what to do."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (f"磁盘已满，索引未更新；腾出空间后再运行 / the disk is full: the index in {folder} was not updated; "
+                "free some space and run again")
+    if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return (f"索引目录不可写：{folder} / the index folder {folder} is read-only or not writable; "
+                "choose another with --persist or NOVELCHAT_PERSIST_DIR")
+    return f"写索引失败 / cannot write the index in {folder}: {error.strerror or error}"
+
+
+@contextmanager
+def _writing(folder: Path) -> Iterator[None]:
+    """Turn an OSError while writing the index in ``folder`` into an IndexWriteError."""
+    try:
+        yield
+    except OSError as error:
+        raise IndexWriteError(_write_error_message(folder, error)) from error
+
+
+@contextmanager
+def _staging(parent: Path) -> Iterator[Path]:
+    """A fresh staging folder in ``parent``: removed on the way out unless the caller has renamed it into place."""
+    staging = Path(tempfile.mkdtemp(dir=parent, prefix=".staging-"))
+    try:
+        yield staging
+    finally:
+        if staging.exists():
+            _remove(staging)
+
+
+def _remove(path: Path) -> None:
+    """Delete a folder or file of the index; a failure is logged (the next build tries again)."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except OSError as error:
+        log.warning("could not remove %s: %s", path, error)
+
+
 def save_manifest(persist_dir: Path, manifest: Manifest) -> None:
     """Write the manifest atomically (temp file, fsync, rename)."""
     payload = {"version": MANIFEST_VERSION, **asdict(manifest)}
-    fd, tmp = tempfile.mkstemp(dir=persist_dir, prefix=".manifest-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, ensure_ascii=False, indent=1)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, persist_dir / MANIFEST_NAME)
+    with _writing(persist_dir):
+        fd, tmp = tempfile.mkstemp(dir=persist_dir, prefix=".manifest-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(payload, handle, ensure_ascii=False, indent=1)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, persist_dir / MANIFEST_NAME)
+        finally:
+            if os.path.exists(tmp):
+                _remove(Path(tmp))
 
 
 @contextmanager
 def writer_lock(persist_dir: Path) -> Iterator[None]:
     """Hold the index's writer lock (another build waits; released even on crash)."""
-    persist_dir.mkdir(parents=True, exist_ok=True)
-    with (persist_dir / ".lock").open("w") as handle:
+    with _writing(persist_dir):
+        persist_dir.mkdir(parents=True, exist_ok=True)
+        handle = (persist_dir / ".lock").open("w")
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -209,21 +266,22 @@ def _collection_prefix(manifest: Manifest) -> str:
 def write_book_version(persist_dir: Path, name: str, text: str, chunks: list[Chunk]) -> Path:
     """Write text, chunk metadata and the lexical index into ``books/<name>`` atomically."""
     books = persist_dir / "books"
-    books.mkdir(parents=True, exist_ok=True)
     final = books / name
-    if final.exists():  # left by a build killed before its manifest swap
-        shutil.rmtree(final)
-    staging = Path(tempfile.mkdtemp(dir=books, prefix=".staging-"))
-    (staging / "text.txt").write_text(text, encoding="utf-8")
-    with (staging / "chunks.jsonl").open("w", encoding="utf-8") as handle:
-        for chunk in chunks:
-            record = {"chapter": chunk.chapter, "chapter_title": chunk.chapter_title,
-                      "start": chunk.start, "end": chunk.end}
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    lexical_dir = staging / lexical_folder(LEXICAL_VERSION)
-    lexical_dir.mkdir()
-    LexicalIndex.build(chunk.text for chunk in chunks).save(lexical_dir)
-    os.replace(staging, final)
+    with _writing(persist_dir):
+        books.mkdir(parents=True, exist_ok=True)
+        if final.exists():  # left by a build killed before its manifest swap
+            shutil.rmtree(final)
+        with _staging(books) as staging:
+            (staging / "text.txt").write_text(text, encoding="utf-8")
+            with (staging / "chunks.jsonl").open("w", encoding="utf-8") as handle:
+                for chunk in chunks:
+                    record = {"chapter": chunk.chapter, "chapter_title": chunk.chapter_title,
+                              "start": chunk.start, "end": chunk.end}
+                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            lexical_dir = staging / lexical_folder(LEXICAL_VERSION)
+            lexical_dir.mkdir()
+            LexicalIndex.build(chunk.text for chunk in chunks).save(lexical_dir)
+            os.replace(staging, final)
     return final
 
 
@@ -235,16 +293,17 @@ def lexical_folder(version: int) -> str:
 def reindex_keywords(persist_dir: Path, entry: BookEntry) -> None:
     """Rebuild a book version's lexical index with the current tokenizer, beside the old one (atomic rename).
 
-    Sets ``entry.lexical_version``; the caller saves the manifest, and ``collect_garbage`` removes the old folder.
+    Sets ``entry.lexical_version``; the caller saves the manifest, and ``collect_leftovers`` removes the old folder.
     """
     folder = persist_dir / "books" / entry.version_dir
     text = (folder / "text.txt").read_text(encoding="utf-8")
     final = folder / lexical_folder(LEXICAL_VERSION)
-    if final.exists():  # left by a build killed before its manifest swap
-        shutil.rmtree(final)
-    staging = Path(tempfile.mkdtemp(dir=folder, prefix=".staging-"))
-    LexicalIndex.build(text[r["start"]: r["end"]] for r in _chunk_records(folder)).save(staging)
-    os.replace(staging, final)
+    with _writing(persist_dir):
+        if final.exists():  # left by a build killed before its manifest swap
+            shutil.rmtree(final)
+        with _staging(folder) as staging:
+            LexicalIndex.build(text[r["start"]: r["end"]] for r in _chunk_records(folder)).save(staging)
+            os.replace(staging, final)
     entry.lexical_version = LEXICAL_VERSION
 
 
@@ -253,21 +312,33 @@ def _chunk_records(folder: Path) -> list[dict]:
         return [json.loads(line) for line in handle]
 
 
-def collect_garbage(persist_dir: Path, manifest: Manifest, chroma_url: str = "") -> None:
-    """Remove book versions and collections the manifest no longer names (and leftover staging).
+def collect_leftovers(persist_dir: Path, manifest: Manifest) -> None:
+    """Remove the files no reader will use: book versions the manifest does not name, lexical indexes of older
+    tokenizers, and the staging folders and manifest temp files of killed or failed builds.
 
-    A local store belongs to this index alone; on a shared server only this index's collections are touched.
+    Call it holding the writer lock: no other build is writing then, so every staging folder is a leftover, and
+    what the manifest names (what readers use) is kept.
     """
     kept = {entry.version_dir: entry for entry in manifest.books.values()}
     books = persist_dir / "books"
-    for folder in books.iterdir() if books.exists() else []:
-        if folder.name not in kept:
-            shutil.rmtree(folder, ignore_errors=True)
-            continue
-        current = lexical_folder(kept[folder.name].lexical_version)
-        for part in folder.iterdir():  # lexical indexes of older tokenizers, staging left by a killed build
-            if part.is_dir() and part.name != current:
-                shutil.rmtree(part, ignore_errors=True)
+    with _writing(persist_dir):
+        for temp in persist_dir.glob(".manifest-*.tmp"):
+            _remove(temp)
+        for folder in books.iterdir() if books.is_dir() else []:
+            if folder.name not in kept or not folder.is_dir():
+                _remove(folder)
+                continue
+            current = lexical_folder(kept[folder.name].lexical_version)
+            for part in folder.iterdir():
+                if part.is_dir() and part.name != current:
+                    _remove(part)
+
+
+def collect_collections(persist_dir: Path, manifest: Manifest, chroma_url: str = "") -> None:
+    """Remove the Chroma collections the manifest no longer names.
+
+    A local store belongs to this index alone; on a shared server only this index's collections are touched.
+    """
     keep_collections = {entry.collection for entry in manifest.books.values()}
     prefix = "nc-" if vector_store_label(chroma_url) == LOCAL_STORE else _collection_prefix(manifest)
     client = chroma_client(persist_dir, chroma_url)

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import json
+import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
+import gen_chroma
+import index_store
 from gen_chroma import IndexBuildError, build_index, pending_work
-from index_store import chroma_client, lexical_folder, load_manifest, save_manifest
-from lexical import LEXICAL_VERSION
+from index_store import book_id_for, chroma_client, lexical_folder, load_manifest, save_manifest
+from lexical import LEXICAL_VERSION, LexicalIndex
 from retrieval import Library
 from tests.conftest import NOVELLA, ROOT, make_settings
+from tests.hostile_files import file_permissions_enforced, without_blocking
 
 BOOK_A = "第一章 渡口\n\n老何在渡口摆了三十年的船，船名叫作青鸾号。\n\n第二章 风雨\n\n那夜风雨大作，灯笼是杏黄色的。\n"
 BOOK_B = "第一章 茶馆\n\n茶馆掌柜姓周，养着一只叫墨团的黑猫。\n\n第二章 来客\n\n来客带来一把刻着梅花的铜钥匙。\n"
@@ -248,3 +255,186 @@ def test_a_new_tokenizer_re_indexes_keywords_only(two_books):
             lexical_folder(LEXICAL_VERSION)]
     assert pending_work(two_books) == []
     assert Library(two_books).retrieve("墨团是什么", 1, mode="bm25").passages[0].book == "茶馆"
+
+
+# --- a hostile corpus (issue #13): every per-file problem is one warning line, and the build goes on -------------
+
+BOOK_C = "第一章 灯塔\n\n灯塔看守人每晚擦亮铜镜。\n\n第二章 潮水\n\n潮水退去，礁石上留着一串脚印。\n"
+AFTER = "Ｚ后记.txt"  # sorts after every name used below, so "the books after the bad one" are checked too
+
+
+@pytest.fixture
+def lexical_books(tmp_path):
+    """Two books with their keyword index only (seconds: no embedding model is loaded)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "渡口.txt").write_text(BOOK_A, encoding="utf-8")
+    (corpus / "茶馆.txt").write_text(BOOK_B, encoding="gb18030")
+    settings = make_settings(corpus, tmp_path / "chroma")
+    build_index(settings, dense=False)
+    return settings
+
+
+def indexed_files(settings) -> list[str]:
+    return sorted(entry.file for entry in load_manifest(settings.persist_dir).books.values())
+
+
+def one_line_each(warnings: list[str]) -> None:
+    assert all("\n" not in warning and warning.encode("utf-8") for warning in warnings), warnings
+
+
+def test_a_file_name_that_is_not_utf8_is_one_warning_and_the_build_goes_on(lexical_books):
+    corpus = lexical_books.corpus_dir
+    with open(os.fsencode(corpus) + b"/\xce\xf7.txt", "w", encoding="utf-8") as handle:
+        handle.write(BOOK_C)
+    (corpus / AFTER).write_text(BOOK_C.replace("灯塔", "后记"), encoding="utf-8")
+    for _ in range(2):  # and every rerun says the same, never a traceback
+        report = build_index(lexical_books, dense=False)
+        (warning,) = report.warnings
+        one_line_each(report.warnings)
+        assert warning.startswith("\\xce\\xf7.txt: ") and "UTF-8" in warning
+        assert indexed_files(lexical_books) == ["渡口.txt", "茶馆.txt", AFTER]
+    pending_work(lexical_books)
+
+
+def test_an_unreadable_file_is_one_warning_and_the_build_goes_on(lexical_books):
+    locked = lexical_books.corpus_dir / "一把锁.txt"  # sorts before the indexed books
+    locked.write_text(BOOK_C, encoding="utf-8")
+    locked.chmod(0)
+    (lexical_books.corpus_dir / AFTER).write_text(BOOK_C.replace("灯塔", "后记"), encoding="utf-8")
+    with file_permissions_enforced():
+        assert "一把锁.txt" in pending_work(lexical_books)
+        report = build_index(lexical_books, dense=False)
+    (warning,) = report.warnings
+    one_line_each(report.warnings)
+    assert warning.startswith("一把锁.txt: ") and "Permission denied" in warning
+    assert indexed_files(lexical_books) == ["渡口.txt", "茶馆.txt", AFTER]
+
+
+def test_links_out_of_the_corpus_broken_links_and_special_files_are_one_warning_each(lexical_books, tmp_path):
+    corpus = lexical_books.corpus_dir
+    outside = tmp_path / "secret.txt"
+    outside.write_text("第一章 机密\n\n口令是七星瓢虫。\n", encoding="utf-8")
+    (corpus / "机密.txt").symlink_to(outside)
+    (corpus / "passwd.txt").symlink_to("/etc/passwd")
+    (corpus / "断链.txt").symlink_to(tmp_path / "nowhere.txt")
+    (corpus / "同书.txt").symlink_to(corpus / "渡口.txt")  # a link inside the corpus is an ordinary (duplicate) book
+    (corpus / "目录.txt").mkdir()
+    os.mkfifo(corpus / "管道.txt")
+    report = without_blocking(corpus / "管道.txt", build_index, lexical_books, dense=False)
+    one_line_each(report.warnings)
+    said = {warning.split(": ")[0]: warning for warning in report.warnings}
+    assert set(said) == {"机密.txt", "passwd.txt", "断链.txt", "同书.txt", "目录.txt", "管道.txt"}
+    assert "outside the corpus" in said["机密.txt"] and "outside the corpus" in said["passwd.txt"]
+    assert "broken link" in said["断链.txt"] and "duplicate" in said["同书.txt"]
+    assert "not a regular file" in said["目录.txt"] and "not a regular file" in said["管道.txt"]
+    assert indexed_files(lexical_books) == ["渡口.txt", "茶馆.txt"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("a副本.txt", BOOK_A.encode("utf-8")), ("渡口-gbk.txt", BOOK_A.encode("gb18030")),
+     ("a副本-utf16.txt", BOOK_A.encode("utf-16"))],
+    ids=["same-bytes-sorting-first", "gb18030", "utf-16"],
+)
+def test_a_duplicate_is_found_on_the_text_and_the_indexed_book_is_kept(lexical_books, name, content):
+    (lexical_books.corpus_dir / name).write_bytes(content)
+    report = build_index(lexical_books, dense=False)
+    (warning,) = report.warnings
+    assert warning.startswith(f"{name}: ") and "duplicate of 渡口.txt" in warning
+    assert indexed_files(lexical_books) == ["渡口.txt", "茶馆.txt"]
+
+
+def test_of_two_new_copies_the_first_by_name_is_kept(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "b.txt").write_bytes(BOOK_C.encode("utf-8"))
+    (corpus / "a.txt").write_bytes(BOOK_C.encode("gb18030"))
+    settings = make_settings(corpus, tmp_path / "chroma")
+    (warning,) = build_index(settings, dense=False).warnings
+    assert warning.startswith("b.txt: ") and "duplicate of a.txt" in warning
+    assert indexed_files(settings) == ["a.txt"]
+
+
+def test_an_index_holding_two_copies_keeps_one(lexical_books):
+    """An index made before duplicates were found on the text (no text hashes in its manifest) held both copies."""
+    persist = lexical_books.persist_dir
+    manifest = load_manifest(persist)
+    original = next(e for e in manifest.books.values() if e.file == "渡口.txt")
+    copy = dataclasses.replace(original, file="a副本.txt", book_id=book_id_for("a副本.txt"))
+    manifest.books[copy.book_id] = copy
+    for entry in manifest.books.values():
+        entry.text_sha256 = ""
+    save_manifest(persist, manifest)
+    shutil.copy(lexical_books.corpus_dir / "渡口.txt", lexical_books.corpus_dir / "a副本.txt")
+    (warning,) = build_index(lexical_books, dense=False).warnings
+    assert warning.startswith("渡口.txt: ") and "duplicate of a副本.txt" in warning
+    assert indexed_files(lexical_books) == ["a副本.txt", "茶馆.txt"]
+    assert all(e.text_sha256 for e in load_manifest(persist).books.values())
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing_behind(lexical_books, monkeypatch, capsys):
+    before = (lexical_books.persist_dir / "manifest.json").read_bytes()
+    (lexical_books.corpus_dir / "灯塔.txt").write_text(BOOK_C, encoding="utf-8")
+    real_save = LexicalIndex.save
+
+    def save_then_fill_the_disk(index, folder):
+        real_save(index, folder)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(LexicalIndex, "save", save_then_fill_the_disk)
+    args = ["--corpus", str(lexical_books.corpus_dir), "--persist", str(lexical_books.persist_dir), "--lexical-only"]
+    assert gen_chroma.main(args) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "disk is full" in line
+    assert (lexical_books.persist_dir / "manifest.json").read_bytes() == before
+    assert version_folders(lexical_books) == named_versions(lexical_books)  # no staging, no half-written version
+    monkeypatch.undo()
+    build_index(lexical_books, dense=False)
+    assert indexed_files(lexical_books) == ["渡口.txt", "灯塔.txt", "茶馆.txt"]
+
+
+@pytest.mark.parametrize("where", ["lock", "version"])
+def test_a_read_only_index_folder_is_one_line(lexical_books, monkeypatch, where):
+    (lexical_books.corpus_dir / "灯塔.txt").write_text(BOOK_C, encoding="utf-8")
+    if where == "lock":
+        real_open = Path.open
+
+        def read_only_open(path, mode="r", *args, **kwargs):
+            if "w" in mode and lexical_books.persist_dir in path.parents:
+                raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+            return real_open(path, mode, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "open", read_only_open)
+    else:
+        def denied(*args, **kwargs):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+        monkeypatch.setattr(index_store.tempfile, "mkdtemp", denied)
+    with pytest.raises(IndexBuildError) as error:
+        build_index(lexical_books, dense=False)
+    assert "not writable" in str(error.value) and "\n" not in str(error.value)
+
+
+def version_folders(settings) -> set[str]:
+    return {p.name for p in (settings.persist_dir / "books").iterdir()}
+
+
+def named_versions(settings) -> set[str]:
+    return {e.version_dir for e in load_manifest(settings.persist_dir).books.values()}
+
+
+def test_every_run_collects_leftovers_even_keywords_only(lexical_books):
+    persist = lexical_books.persist_dir
+    live = named_versions(lexical_books)
+    (persist / "books" / ".staging-killed").mkdir()  # left by a killed build
+    (persist / "books" / ".staging-killed" / "text.txt").write_text("半截", encoding="utf-8")
+    (persist / "books" / "b0000000000-orphan").mkdir()  # complete, but killed before the manifest named it
+    (persist / ".manifest-killed.tmp").write_text("{", encoding="utf-8")
+    (lexical_books.corpus_dir / "渡口.txt").write_text(BOOK_A + "\n第三章 归来\n\n船夫回来了。\n", encoding="utf-8")
+    report = build_index(lexical_books, dense=False)
+    assert ("渡口.txt", "updated") in [(b.file, b.status) for b in report.books]
+    assert version_folders(lexical_books) == named_versions(lexical_books)  # the replaced version went too
+    assert len(named_versions(lexical_books) - live) == 1
+    assert not list(persist.glob(".manifest-*.tmp"))
+    assert Library(lexical_books).retrieve("船夫回来", 1).passages[0].book == "渡口"
