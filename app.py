@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from ragchat import ChatTurn, answer_question, greeting, highlight, roleplay_rep
 from retrieval import Library, NoIndexError
 from voice import SpeechStream, VoiceError, open_speech, warm
 
+log = logging.getLogger(__name__)
+POLL_S = 2.0  # how often an open page shows the build's progress while one runs (no timer otherwise)
 TEXT = {
     "zh": {
         "title": "书聊", "book": "书", "all_books": "全部书", "mode": "模式", "qa": "问答", "roleplay": "角色扮演",
@@ -80,6 +84,23 @@ def warm_voice() -> None:
     warm()
 
 
+def cards(folder: Path) -> list[Persona]:
+    """The persona cards of the folder, read again only when a card is added, edited or removed."""
+    try:
+        stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size)
+                      for p in sorted([*folder.glob("*.json"), *folder.glob("*.png")]))
+    except OSError as error:  # a card removed while listing: read the folder afresh this time
+        log.info("character folder changed while listing it (%s); reading it afresh", error)
+        return load_personas(folder)
+    return cards_as_of(str(folder), stamp)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def cards_as_of(folder: str, stamp: tuple) -> list[Persona]:
+    """The cards of a folder as they were at ``stamp`` (the cache key: each file's name, mtime and size)."""
+    return load_personas(Path(folder))
+
+
 @st.cache_data(ttl=30)
 def status_line(_settings: Settings) -> tuple[bool, str]:
     status = backend_status(_settings)
@@ -98,7 +119,7 @@ def sidebar(settings: Settings, library: Library, t: dict) -> dict:
         mode = st.radio(t["mode"], ["qa", "roleplay"], key="mode", horizontal=True, format_func=lambda m: t[m])
         persona = None
         if mode == "roleplay":
-            personas = [p for p in load_personas(settings.characters_dir) if not p.book or p.book in titles]
+            personas = [p for p in cards(settings.characters_dir) if not p.book or p.book in titles]
             persona = st.selectbox(t["character"], personas, key="persona",
                                    format_func=lambda p: f"{p.name}（{p.book}）" if p.book else p.name)
             if titles:
@@ -146,6 +167,15 @@ def create_character(settings: Settings, t: dict) -> None:
     state["persona"], state["new_character_name"] = parse_card(card, path.name), ""
 
 
+@dataclass(frozen=True)
+class Drawn:
+    """What a page run drew: its number in the session, the builds finished by then, and the books it listed."""
+
+    run: int
+    builds: int
+    titles: tuple[str, ...]
+
+
 def library_panel(settings: Settings, library: Library, titles: list[str], t: dict) -> None:
     """Upload a novel or rescan corpus/; indexing runs in the background and shows its progress."""
     job = indexer(settings)
@@ -157,23 +187,26 @@ def library_panel(settings: Settings, library: Library, titles: list[str], t: di
         job.start()
     if st.button(t["rescan"], width="stretch") and not job.start():
         st.info(t["busy"])
-    st.session_state.setdefault("seen_builds", job.finished)
-    indexing_progress(job, library, titles, t)
+    drawn = Drawn(st.session_state["page_runs"], job.finished, tuple(titles))
+    progress = st.fragment(indexing_progress, run_every=POLL_S if job.running else None)
+    progress(job, library, drawn, t)
 
 
-@st.fragment(run_every=1.0)
-def indexing_progress(job: BackgroundBuild, library: Library, titles: list[str], t: dict) -> None:
+def indexing_progress(job: BackgroundBuild, library: Library, drawn: Drawn, t: dict) -> None:
     """A progress bar while the background build runs; warnings and errors once it ends.
 
-    A new book is listed as soon as its keyword index is in (its vectors follow), and again when a build ends.
+    A fragment, on a timer only while a build runs (an idle page makes no reruns). On a timer tick, when a build
+    has ended or a new book is listed (its keyword index is in; its vectors follow), it reruns the page once: that
+    lists the new book and stops the timer. A tick runs only between page runs, never inside one, so it can never
+    cut a question or a reply short; the same check inside a page run would, so there it is skipped.
     """
+    tick = st.session_state.get("progress_drawn") == drawn.run  # a later call for the same page run: a tick
+    st.session_state["progress_drawn"] = drawn.run
     if job.running:
         stage = t["lexical"] if job.stage == "lexical" else t["dense"]
         fraction = min(job.done / job.total, 1.0) if job.total else 0.0
         st.progress(fraction, text=f"{t['indexing']}: {stage}《{job.book}》 {job.done}/{job.total}")
-    listed = [b.title for b in library.books()] != titles
-    if listed or st.session_state.get("seen_builds") != job.finished:
-        st.session_state["seen_builds"] = job.finished
+    if tick and (job.finished != drawn.builds or tuple(b.title for b in library.books()) != drawn.titles):
         st.rerun()
     if not job.running and job.error:
         st.error(job.error)
@@ -210,6 +243,7 @@ def conversation_key(choices: dict) -> tuple:
 
 def main() -> None:
     settings = get_settings()
+    st.session_state["page_runs"] = st.session_state.get("page_runs", 0) + 1
     st.set_page_config(page_title="书聊 NovelChat", page_icon="📖", layout="wide")
     st.markdown("<style>.passage{white-space:pre-wrap;font-size:0.9em;color:#444}</style>", unsafe_allow_html=True)
     t = TEXT[st.session_state.get("lang", "zh")]
@@ -226,21 +260,44 @@ def main() -> None:
         st.session_state["conversation"] = conversation_key(choices)
         opening = greeting(choices["persona"], choices["titles"], llm)
         st.session_state["messages"] = [{"role": "assistant", "content": opening, "sources": []}]
-    st.session_state.setdefault("export", {})["messages"] = st.session_state["messages"]  # what the export reads
-    for message in st.session_state["messages"]:
-        with st.chat_message(message["role"], avatar=avatar(message["role"], choices)):
-            st.markdown(message["content"])
-            if message.get("audio"):
-                st.audio(message["audio"], format="audio/mp3")
-            sources_panel(message["sources"], t)
+    messages = st.session_state["messages"]
+    st.session_state.setdefault("export", {})["messages"] = messages  # what the export reads
     persona = choices["persona"]
     prompt = st.chat_input(t["say"].format(name=persona.name) if persona else t["ask"], key="chat_input")
     prompt = prompt or st.session_state.pop("regenerate", None)
-    if prompt:
-        respond(prompt, choices, library, llm, settings, t)
-    messages = st.session_state["messages"]
+    if prompt:  # kept at once: if this run is cut short before the reply is written, the next run writes it
+        messages.append({"role": "user", "content": prompt, "sources": []})
+    conversation(messages, choices, library, llm, settings, t)
     if llm is not None and len(messages) >= 3 and messages[-1]["role"] == "assistant":
         st.button(t["regenerate"], on_click=regenerate, icon=":material/refresh:", type="tertiary")
+
+
+def conversation(messages: list[dict], choices: dict, library: Library, llm: BaseChatModel | None,
+                 settings: Settings, t: dict) -> None:
+    """Every message, and a reply written under each question that has none: the new one, or one whose reply a
+    rerun cut short (in Streamlit the reader's next message, or any click, stops the run writing a reply)."""
+    index = 0
+    while index < len(messages):
+        show_message(messages[index], choices, t)
+        if unanswered(messages, index):
+            messages.insert(index + 1, respond(messages[:index + 1], choices, library, llm, settings, t))
+            index += 1  # shown while it was written
+        index += 1
+
+
+def unanswered(messages: list[dict], index: int) -> bool:
+    """Whether the message at ``index`` is the reader's, with no reply after it."""
+    following = messages[index + 1]["role"] if index + 1 < len(messages) else None
+    return messages[index]["role"] == "user" and following != "assistant"
+
+
+def show_message(message: dict, choices: dict, t: dict) -> None:
+    """A kept message: its text, its audio if it was spoken, its sources."""
+    with st.chat_message(message["role"], avatar=avatar(message["role"], choices)):
+        st.markdown(message["content"])
+        if message.get("audio"):
+            st.audio(message["audio"], format="audio/mp3")
+        sources_panel(message["sources"], t)
 
 
 def regenerate() -> None:
@@ -250,13 +307,12 @@ def regenerate() -> None:
     st.session_state["regenerate"] = messages.pop()["content"]
 
 
-def respond(prompt: str, choices: dict, library: Library, llm: BaseChatModel | None, settings: Settings,
-            t: dict) -> None:
-    """Show the reader's message, stream the reply (spoken if asked) with its sources, and keep both."""
-    history = to_messages([(m["role"], m["content"]) for m in st.session_state["messages"][1:]])
-    st.session_state["messages"].append({"role": "user", "content": prompt, "sources": []})
-    with st.chat_message("user"):
-        st.markdown(prompt)
+def respond(asked: list[dict], choices: dict, library: Library, llm: BaseChatModel | None, settings: Settings,
+            t: dict) -> dict:
+    """The reply to the last message of ``asked`` (the ones before it are the history): streamed (spoken if asked)
+    with its sources, and returned to be kept."""
+    prompt = asked[-1]["content"]
+    history = to_messages([(m["role"], m["content"]) for m in asked[1:-1]])
     with st.chat_message("assistant", avatar=avatar("assistant", choices)):
         try:
             turn = reply(prompt, choices, library, llm, history, settings)
@@ -272,7 +328,7 @@ def respond(prompt: str, choices: dict, library: Library, llm: BaseChatModel | N
         audio = finish_speech(speech, player, played)
         sources = [{"citation": p.citation, "parts": highlight(p.text.strip(), prompt)} for p in turn.passages]
         sources_panel(sources, t)
-    st.session_state["messages"].append({"role": "assistant", "content": text, "sources": sources, "audio": audio})
+    return {"role": "assistant", "content": text, "sources": sources, "audio": audio}
 
 
 def export_button(book: str | None, persona: Persona | None, t: dict) -> None:

@@ -27,16 +27,21 @@ pytestmark = pytest.mark.browser
 require(Path(CHROMIUM).exists() and shutil.which("ffmpeg") is not None,
         "browser tests need Debian chromium and ffmpeg (apt-get install chromium fonts-noto-cjk ffmpeg)")
 
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, WebSocket, expect, sync_playwright  # noqa: E402
+from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 
 class App:
     """start.py serving a copy of the novella's index, optionally with a chat model."""
 
-    def __init__(self, novella_index, tmp: Path, llm_url: str = "", model: str = "", characters: Path = CHARACTERS_DIR):
+    def __init__(self, novella_index, tmp: Path, llm_url: str = "", model: str = "", characters: Path = CHARACTERS_DIR,
+                 new_books: dict[str, str] | None = None):
         self.corpus, self.persist, self.characters = tmp / "corpus", tmp / "chroma", characters
         shutil.copytree(novella_index.corpus_dir, self.corpus)
         shutil.copytree(novella_index.persist_dir, self.persist)
+        for name, text in (new_books or {}).items():  # not indexed yet: start.py and the app index them
+            (self.corpus / name).write_text(text, encoding="utf-8")
         self.port = free_port()
         env = {**os.environ, "NOVELCHAT_LLM_BASE_URL": llm_url, "NOVELCHAT_LLM_MODEL": model,
                "NOVELCHAT_VOICE_CACHE_DIR": str(tmp / "voice"), "PYTHONUNBUFFERED": "1",
@@ -239,3 +244,113 @@ def test_with_voice_on_an_audio_player_appears_under_the_reply(browser, llm_app)
     src = reply.locator("audio").get_attribute("src")
     assert src, "the player has audio"
     page.screenshot(path=str(ARTIFACTS / "voice.png"), full_page=True)
+
+
+class Reruns:
+    """Counts, from the page's websocket, the script runs the server makes for it (each starts with a
+    ``new_session`` message: whole page or fragment) and the reruns the page asks for (``rerun_script``)."""
+
+    def __init__(self, page: Page):
+        self.runs = self.requests = 0
+        page.on("websocket", self._watch)
+
+    def _watch(self, socket: WebSocket) -> None:
+        socket.on("framereceived", self._received)
+        socket.on("framesent", self._sent)
+
+    def _received(self, payload: bytes | str) -> None:
+        if isinstance(payload, bytes) and ForwardMsg.FromString(payload).WhichOneof("type") == "new_session":
+            self.runs += 1
+
+    def _sent(self, payload: bytes | str) -> None:
+        if isinstance(payload, bytes) and BackMsg.FromString(payload).WhichOneof("type") == "rerun_script":
+            self.requests += 1
+
+    def quiet(self, page: Page, seconds: float, limit: float) -> None:
+        """Wait (at most ``limit`` s) until no run has started for ``seconds``."""
+        deadline, last, seen = time.monotonic() + limit, time.monotonic(), self.runs
+        while time.monotonic() < deadline and time.monotonic() - last < seconds:
+            page.wait_for_timeout(250)
+            if self.runs != seen:
+                last, seen = time.monotonic(), self.runs
+
+
+def ask_once(page: Page, text: str) -> None:
+    """Send a message once, as a reader does (no second try), and wait for the reply to be written."""
+    messages = page.locator('[data-testid="stChatMessage"]')
+    before = messages.count()
+    box = page.locator('[data-testid="stChatInputTextArea"]')
+    expect(box).to_be_editable(timeout=30000)
+    box.fill(text)
+    box.press("Enter")
+    expect(messages).to_have_count(before + 2, timeout=30000)
+    expect(messages.nth(before)).to_contain_text(text)
+    expect(messages.last.get_by_text("出处", exact=False)).to_be_visible(timeout=30000)  # written to the end
+
+
+SNOW = "第一章 雪夜\n\n那年冬天，驿站的老马叫作踏雪，它认得回家的路。\n\n第二章 天明\n\n雪停了，踏雪驮着信走了。\n"
+
+
+def test_questions_asked_from_the_first_moment_of_a_fresh_start_are_all_answered(browser, novella_index, tmp_path):
+    """Issue #13: the page of a freshly started app, a new book's vectors still being built in the background; the
+    reader asks at once and keeps asking until the build is done. No question or reply is lost to the page refresh
+    that comes when the build ends, and the refresh happened (the build's result is shown without any click)."""
+    app = App(novella_index, tmp_path, new_books={"雪夜.txt": SNOW})
+    try:
+        page = open_page(browser, app, "fresh-start")
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        questions = itertools.cycle(["何伯船上那条黄狗叫什么？", "驿站的老马叫什么？", "望河楼有几层？"])
+        asked = []
+        deadline = time.monotonic() + 120
+        while not sidebar.get_by_text("索引完成", exact=False).count():
+            assert time.monotonic() < deadline, "the background build never finished"
+            asked.append(next(questions))
+            ask_once(page, asked[-1])
+        asked.append(next(questions))
+        ask_once(page, asked[-1])
+        page.wait_for_timeout(3000)  # any refresh still due has happened
+        texts = page.locator('[data-testid="stChatMessage"]').all_inner_texts()
+        assert len(texts) == 1 + 2 * len(asked), texts
+        assert [text.splitlines()[-1] for text in texts[1::2]] == asked
+        assert all("仅检索模式" in text for text in texts[2::2])
+        page.screenshot(path=str(ARTIFACTS / "fresh-start.png"), full_page=True)
+    finally:
+        app.stop()
+
+
+def test_an_idle_page_makes_no_reruns(browser, plain_app):
+    """Issue #13: with nothing being indexed an open page costs the server nothing: no timer, no script runs."""
+    page = open_page(browser, plain_app, "idle")
+    reruns = Reruns(page)
+    page.reload()  # counted from the start of a session
+    expect(page.locator('[data-testid="stChatInputTextArea"]')).to_be_editable(timeout=30000)
+    reruns.quiet(page, seconds=4, limit=30)  # the start-up pass (nothing to do) may still end with one refresh
+    before = (reruns.runs, reruns.requests)
+    page.wait_for_timeout(10000)
+    assert (reruns.runs, reruns.requests) == before, f"{reruns.runs - before[0]} script runs in 10 s on an idle page"
+    ask(page, "何伯船上那条黄狗叫什么？")  # and it still answers
+    assert reruns.runs > before[0]
+
+
+def test_a_question_sent_while_a_reply_is_being_written_cuts_nothing(browser, llm_app):
+    """Issue #13: the reader sends a second message while the first reply still streams (in Streamlit that stops
+    the run writing it): both messages are kept, and each gets its reply, in order."""
+    app, server = llm_app
+    page = open_page(browser, app, "two-questions")
+    messages = page.locator('[data-testid="stChatMessage"]')
+    box = page.locator('[data-testid="stChatInputTextArea"]')
+    server.delay = 0.4  # 2 characters per chunk: each reply streams for ~2.5 s
+    try:
+        box.fill("望河楼有几层？")
+        box.press("Enter")
+        expect(messages).to_have_count(3, timeout=30000)
+        expect(messages.last).to_contain_text("（测试", timeout=30000)  # the first reply is being written
+        box.fill("何伯是谁？")
+        box.press("Enter")
+        expect(messages).to_have_count(5, timeout=60000)
+        expect(messages.last.get_by_text("出处", exact=False)).to_be_visible(timeout=60000)
+    finally:
+        server.delay = 0.02
+    texts = messages.all_inner_texts()
+    assert "望河楼有几层？" in texts[1] and "何伯是谁？" in texts[3]
+    assert re.search(r"第\d+个回答", texts[2]) and re.search(r"第\d+个回答", texts[4])
