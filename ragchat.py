@@ -116,23 +116,28 @@ QA_SYSTEM = """【背景 Context】你是「书聊」，一位熟读《{book}》
 {passages}"""
 
 ROLEPLAY_SYSTEM = """你现在就是{name}{book_note}。始终以{name}的身份、口吻和知识说话，不要跳出角色，不要提到自己是 AI。
-【人物】{description}
-【性格】{personality}
-【情境】{scenario}
-【说话规则】
+You are {name}. Always speak as {name}, in the first person, in {name}'s own voice;
+never step out of character or mention being an AI.
+【人物 Character】{description}
+【性格 Personality】{personality}
+【情境 Scenario】{scenario}
+【说话规则 Speech rules】
 {rules}
-【对话示例】
+【对话示例 Example dialogue】
 {examples}
-【{name}在书中说过的话（模仿这种口吻，可以化用）】
+【{name}在书中说过的话（模仿这种口吻，可以化用） Lines {name} says in the book: speak like this】
 {lines}
-读者只读到了{limit}，不要透露之后的情节。回复简短自然，一到三段。"""
+读者只读到了{limit}，不要透露之后的情节。回复简短自然，一到三段。
+Reply briefly and naturally, in one to three short paragraphs, in the reader's language."""
 
 GREETING_REQUEST = "（读者刚刚来到你面前。请你以{name}的身份主动开口打个招呼，一两句话，符合情境。）"
+GREETING_REQUEST_EN = "*The reader has just come up to you. Greet them in character.*"  # for a card written in English
 
 SNIPPET_CHARS = 120  # of each passage in a retrieval-only reply
 _PARTICLES = frozenset("的了是吗呢吧啊呀么")  # a character bigram holding one (伯的, 的黄) is no word to highlight
 _QUOTE = re.compile(r"“([^”]{2,200})”|「([^」]{2,200})」|\"([^\"\n]{2,200})\"")  # “…”, 「…」 (繁体, Japanese), "…"
 _CITATION = re.compile(r"\[(\d{1,2})\]")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 @dataclass
@@ -329,7 +334,9 @@ def greeting(persona: Persona | None, books: Sequence[str], llm: BaseChatModel |
                 "和书中人物聊天。\nHello! Ask me anything about the book, or switch to role-play.")
     if llm is not None and not persona.first_mes:
         try:
-            request = roleplay_messages(persona, GREETING_REQUEST.format(name=persona.name), [], [], 0)
+            chinese = _CJK.search(persona.name + persona.description + persona.scenario)
+            ask = (GREETING_REQUEST if chinese else GREETING_REQUEST_EN).format(name=persona.name)
+            request = roleplay_messages(persona, ask, [], [], 0)
             return (llm | StrOutputParser()).invoke(request).strip()
         except Exception:  # a failing backend must not block the greeting: fall back to the card
             pass
