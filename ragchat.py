@@ -31,6 +31,7 @@ from config import Settings, get_settings
 from lexical import tokenize
 from llm import friendly_error
 from retrieval import Library, Mode, NoIndexError, Passage, Retrieval
+from speakers import lines_of
 
 
 @lru_cache(maxsize=4)
@@ -135,7 +136,7 @@ GREETING_REQUEST_EN = "*The reader has just come up to you. Greet them in charac
 
 SNIPPET_CHARS = 120  # of each passage in a retrieval-only reply
 _PARTICLES = frozenset("的了是吗呢吧啊呀么")  # a character bigram holding one (伯的, 的黄) is no word to highlight
-_QUOTE = re.compile(r"“([^”]{2,200})”|「([^」]{2,200})」|\"([^\"\n]{2,200})\"")  # “…”, 「…」 (繁体, Japanese), "…"
+LINE_CHARS = 200  # the longest quote role-play takes as one of the character's lines
 _CITATION = re.compile(r"\[(\d{1,2})\]")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
@@ -254,16 +255,12 @@ def snippet(text: str, question: str, width: int = SNIPPET_CHARS) -> str:
 
 
 def character_lines(passages: Sequence[Passage], persona: Persona, limit: int = 8) -> list[str]:
-    """Quoted lines the character speaks in the passages: a name or alias in the narration just before the quote
-    (up to 30 characters, never reaching back into the previous quote)."""
+    """Quoted lines the character really says in the passages, as ``speakers.py`` reads the tags (林晓道：, 」何伯说。);
+    a quote whose speaker the text does not make plain is left out, never guessed."""
     lines: list[str] = []
     for passage in passages:
-        previous_end = 0
-        for match in _QUOTE.finditer(passage.text):
-            before = passage.text[max(previous_end, match.start() - 30): match.start()]
-            previous_end = match.end()
-            said = next(group for group in match.groups() if group)
-            if any(name in before for name in persona.names) and said not in lines:
+        for said in lines_of(passage.text, persona.names):
+            if 2 <= len(said) <= LINE_CHARS and said not in lines:
                 lines.append(said)
     return lines[:limit]
 

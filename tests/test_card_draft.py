@@ -10,7 +10,7 @@ from card_draft import CardDraftError, draft_card, save_card
 from characters import load_personas
 from llm import load_chat_model
 from retrieval import Library
-from tests.conftest import NOVELLA, make_settings
+from tests.conftest import NOVELLA, ROOT, make_settings
 from tests.fake_openai_server import FakeOpenAIServer
 
 BOOK = "青石镇的灯"
@@ -38,6 +38,17 @@ def test_without_a_model_the_card_is_made_of_the_characters_own_lines(library, t
     with pytest.raises(CardDraftError, match="exists"):
         save_card(card, tmp_path)  # a reader's card is never overwritten
     assert json.loads(path.read_text(encoding="utf-8")) == card
+
+
+@pytest.mark.parametrize(("name", "canonical"), [("沈墨舟", "沈墨舟"), ("何伯", "何长庚"), ("林晓", "林晓")])
+def test_the_cards_examples_and_greeting_are_only_the_characters_own_lines(library, name, canonical):
+    """Checked against the hand-labelled speakers of every quote in the novella (tests/data/speakers_novella.jsonl)."""
+    labels = [json.loads(line) for line in (ROOT / "tests" / "data" / "speakers_novella.jsonl").read_text(
+        encoding="utf-8").splitlines()]
+    speaker_of = {label["quote"]: label["speaker"] for label in labels}
+    data = draft_card(name, BOOK, library)["data"]
+    examples = [line.split(": ", 1)[1] for line in data["mes_example"].splitlines() if line.startswith("{{char}}")]
+    assert examples and all(speaker_of[line] == canonical for line in [*examples, data["first_mes"].strip("“”")])
 
 
 def test_unknown_or_empty_names_are_one_friendly_line(library):

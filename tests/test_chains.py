@@ -163,6 +163,17 @@ def test_character_lines_in_corner_brackets_and_straight_quotes():
     assert character_lines(passages, parse_card({"name": "brother"})) == ["Sister, I am thirsty."]
 
 
+def test_character_lines_leave_out_other_peoples_words():
+    """“那可不！”钱掌柜一拍大腿 — the tag comes after the quote: 钱满仓's line, though 沈墨舟 is named just before."""
+    text = ROOT.joinpath("corpus", "青石镇的灯.txt").read_text(encoding="utf-8")
+    start = text.index("“周老爷是个善人。”")
+    passage = Passage("b", "青石镇的灯", 2, "第二章", start, start + 200, text[start: start + 200])
+    shen = next(p for p in load_personas() if p.name == "沈墨舟")
+    assert character_lines([passage], shen) == ["周老爷是个善人。"]
+    wu_song = Passage("b", "书", 1, "一", 0, 0, "那妇人拿盏酒，看着武松道：“叔叔，满饮此杯。”武松道：“嫂嫂自便。”")
+    assert character_lines([wu_song], parse_card({"name": "武松"})) == ["嫂嫂自便。"]
+
+
 def test_history_trimming_keeps_the_latest_turns_within_budget():
     history = [HumanMessage(f"问题{i}" * 20) if i % 2 == 0 else AIMessage(f"回答{i}" * 20) for i in range(20)]
     kept = trim_history(history, 300)
