@@ -22,6 +22,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 NOVELLA = ROOT / "corpus" / "青石镇的灯.txt"
+GULL_POINT = ROOT / "tests" / "data" / "The Lamp at Gull Point.txt"  # an original English story, 4 chapters
 sys.path.insert(0, str(ROOT))
 
 from config import Settings  # noqa: E402
@@ -76,14 +77,24 @@ def make_settings(corpus: Path, persist: Path, **overrides) -> Settings:
     return Settings(_env_file=None, corpus_dir=corpus, persist_dir=persist, **overrides)
 
 
-@pytest.fixture(scope="session")
-def novella_index(tmp_path_factory) -> Settings:
-    """The sample novella indexed (lexical and dense) once per test session."""
-    base = tmp_path_factory.mktemp("novella")
+def index_book(book: Path, base: Path) -> Settings:
+    """One book copied into ``base``/corpus and indexed (lexical and dense) into ``base``/chroma."""
     corpus = base / "corpus"
     corpus.mkdir()
-    shutil.copy(NOVELLA, corpus / NOVELLA.name)
+    shutil.copy(book, corpus / book.name)
     settings = make_settings(corpus, base / "chroma")
     report = build_index(settings)
     assert not report.warnings, report.warnings
     return settings
+
+
+@pytest.fixture(scope="session")
+def novella_index(tmp_path_factory) -> Settings:
+    """The sample novella indexed (lexical and dense) once per test session."""
+    return index_book(NOVELLA, tmp_path_factory.mktemp("novella"))
+
+
+@pytest.fixture(scope="session")
+def gull_point_index(tmp_path_factory) -> Settings:
+    """The English story indexed once per test session (a few seconds)."""
+    return index_book(GULL_POINT, tmp_path_factory.mktemp("gull-point"))
