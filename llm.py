@@ -568,10 +568,11 @@ def _local_status(settings: Settings) -> BackendStatus:
     mode, _ = _plan(settings.llm_load_in_4bit, None, gguf)
     loaded = _LOADED.get((source, mode))
     _, note = _plan(settings.llm_load_in_4bit, loaded.config if loaded else read_model_config(source), gguf)
+    shown = f"SmolLM2 ({_SMOLLM2_FILE})" if settings.llm_model.strip().lower() == SMOLLM2 else source
     if loaded:
-        return BackendStatus("transformers", True, f"本地模型已加载 / Local model {source} loaded: {note}.")
+        return BackendStatus("transformers", True, f"本地模型已加载 / Local model {shown} loaded: {note}.")
     return BackendStatus(
-        "transformers", True, f"本地模型尚未加载，需要时加载 / Local model {source} loads when first needed: {note}."
+        "transformers", True, f"本地模型尚未加载，需要时加载 / Local model {shown} loads when first needed: {note}."
     )
 
 
