@@ -35,6 +35,7 @@ class TrainResult:
     train_losses: list[float]
     eval_losses: list[float]
     examples: int
+    seconds: float
 
 
 def read_examples(path: Path) -> list[list[dict[str, str]]]:
@@ -74,6 +75,9 @@ def load_base(base: str, four_bit: bool) -> tuple[Any, Any]:
             )
     source = llm.model_source(base)
     tokenizer, model = llm.from_pretrained(source, llm.read_model_config(source), kwargs)
+    if source.lower().endswith(".gguf"):  # dequantised to float32 on load: plain weights, but still marked
+        model.hf_quantizer, model.is_quantized = None, False  # as "GGUF-quantised", which the trainer refuses
+        model.config.quantization_config = None
     if not tokenizer.chat_template:
         raise ValueError(f"{base} has no chat template: fine-tune a chat model")
     if tokenizer.pad_token is None:
@@ -142,7 +146,7 @@ def train(
     resume = checkpoints.is_dir() and any(checkpoints.glob("checkpoint-*"))
     if resume:
         log.info("resuming from the last checkpoint in %s", checkpoints)
-    trainer.train(resume_from_checkpoint=resume or None)
+    output_metrics = trainer.train(resume_from_checkpoint=resume or None).metrics
     adapter = output / ADAPTER_DIR
     trainer.save_model(str(adapter))
     tokenizer.save_pretrained(adapter)
@@ -153,6 +157,7 @@ def train(
         train_losses=[h["loss"] for h in history if "loss" in h],
         eval_losses=[h["eval_loss"] for h in history if "eval_loss" in h],
         examples=len(examples),
+        seconds=output_metrics.get("train_runtime", 0.0),
     )
     return result
 
@@ -196,7 +201,7 @@ def export(args: argparse.Namespace) -> int:
     from retrieval import Library
 
     settings = get_settings()
-    library = Library(settings.model_copy(update={"persist_dir": args.persist} if args.persist else {}))
+    library = Library(settings.with_(persist_dir=args.persist) if args.persist else settings)
     persona, others = find_cast(args.character, args.book, settings.characters_dir)
     text = finetune_data.book_text(library, args.book, args.max_chapter)
     system = finetune_data.system_prompt(persona, args.max_chapter)
