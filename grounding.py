@@ -1,0 +1,66 @@
+"""Citations NovelChat adds itself when a chat model writes none (small models rarely do).
+
+Each sentence of the answer is matched against the passages it was given by shared words (English) and character
+pairs (Chinese); what the sentence adds to the question (112 in "it has 112 steps") decides, since the question's
+own words are in every passage the retriever returned. A sentence that clearly stands on one passage gets that
+passage's ``[n]``. A sentence that matches nothing gets none: no
+citation is better than a wrong one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from retrieval import Passage
+
+CITATION = re.compile(r"\[(\d{1,2})\]")
+MIN_SHARED = 2  # distinct features of the sentence a passage must hold to be cited
+_SENTENCE = re.compile(r"[^。！？!?.\n]+(?:[。！？!?]|\.(?!\d)|$)")
+_WORD = re.compile(r"[a-z0-9]+")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+_STOP = set(
+    "the a an of and or to in on at by for with from is are was were be been it its this that these those he she they "
+    "we you i his her their our my your him them me what who whom which when where why how does did do has have had "
+    "not no yes there here as so but if then than into about".split()
+)
+
+
+def features(text: str) -> set[str]:
+    """Content words (lower-case, stop words out) and CJK character pairs of ``text``."""
+    lowered = text.lower()
+    words = {w for w in _WORD.findall(lowered) if w not in _STOP and (len(w) > 2 or w.isdigit())}
+    pairs = {run[i : i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)}
+    return words | pairs
+
+
+def best_source(sentence: str, passages: Sequence[Passage], question: str) -> int | None:
+    """The 1-based number of the passage the sentence stands on, or None when none clearly does: the passage must
+    hold at least one of the sentence's own features (not the question's) and ``MIN_SHARED`` in all."""
+    said, asked = features(sentence), features(question)
+    scores = [(len((said - asked) & found), len(said & found)) for found in (features(p.text) for p in passages)]
+    best = max(scores, default=(0, 0))
+    if best[0] < 1 or best[1] < MIN_SHARED:
+        return None
+    return scores.index(best) + 1
+
+
+def cite(answer: str, passages: Sequence[Passage], question: str) -> str:
+    """The citations to append to an answer that has none: `` [2][4]`` for the passages its sentences stand on."""
+    if CITATION.search(answer):
+        return ""
+    numbers = dict.fromkeys(
+        n for n in (best_source(s, passages, question) for s in _SENTENCE.findall(answer) if s.strip()) if n
+    )
+    return (" " + "".join(f"[{n}]" for n in numbers)) if numbers else ""
+
+
+def with_citations(pieces: Iterator[str], passages: Sequence[Passage], question: str) -> Iterator[str]:
+    """Stream the answer as it comes, then its citations if the model wrote none."""
+    answer = ""
+    for piece in pieces:
+        answer += piece
+        yield piece
+    suffix = cite(answer, passages, question)
+    if suffix:
+        yield suffix
