@@ -7,6 +7,7 @@ indexed in bounded memory.
 from __future__ import annotations
 
 import json
+import math
 import re
 from array import array
 from collections.abc import Iterable
@@ -25,6 +26,16 @@ STOPWORDS = frozenset(
     "有 被 把 给 他 她 它 他们 她们 我 你 这 那 这个 那个 一个 中 里 上 时 时候 之 其 "
     "the a an of to in on at is are was were be and or what who whom which where when why how did does do".split()
 )
+_MEASURES = "个位天年月日间家条棵只回遍次种句根本座匹口处些样时岁章层道件张首门艘片块把"
+# Question words: they say what is asked, not where the answer is. Blanked out of a question before it is
+# tokenised, so neither they nor the character pairs across them (叫什, 么？) match passages. 哪 and 几 count only
+# before a measure word (哪一天, 哪间, 几遍; 遍 stays: the answer says 五遍), so 哪吒 and 几乎 are left alone.
+QUESTION_WORDS = re.compile(
+    rf"为什么|什么|甚么|怎么样|怎么|怎样|如何|多少|多(?=[大远长久高深重宽粗])|为何|何时|何处|何人|何物|哪里|哪儿"
+    rf"|哪一?[{_MEASURES}]|几(?=[{_MEASURES}])|谁|啥|吗|呢"
+    r"|\b(?:what|who|whom|whose|which|where|when|why|how)\b",
+    re.IGNORECASE,
+)
 
 
 def tokenize(text: str) -> list[str]:
@@ -40,6 +51,16 @@ def tokenize(text: str) -> list[str]:
     ]
     pairs = [run[i: i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)]
     return words + [pair for pair in pairs if pair not in STOPWORDS]
+
+
+def blank_question_words(question: str) -> str:
+    """The question with its question words replaced by spaces (offsets unchanged)."""
+    return QUESTION_WORDS.sub(lambda match: " " * len(match.group()), question)
+
+
+def query_tokens(question: str) -> list[str]:
+    """The keywords of a question: ``tokenize`` without the question words (何伯的船叫什么 → 何伯, 船, 叫…, no 叫什)."""
+    return tokenize(blank_question_words(question))
 
 
 class LexicalIndex:
@@ -64,7 +85,7 @@ class LexicalIndex:
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top-k (chunk index, score) for the query; ``allowed`` is a boolean mask over chunks."""
-        token_ids = [self.vocab[token] for token in tokenize(query) if token in self.vocab]
+        token_ids = [self.vocab[token] for token in query_tokens(query) if token in self.vocab]
         if not token_ids:
             return []
         scores = self.model.get_scores_from_ids(token_ids)
@@ -72,6 +93,16 @@ class LexicalIndex:
             scores = np.where(allowed, scores, 0.0)
         top = np.argsort(-scores, kind="stable")[:k]
         return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+    def rarity(self, tokens: Iterable[str]) -> dict[str, float]:
+        """BM25's IDF of each token over this book's chunks (a token the book never uses is the rarest)."""
+        indptr, chunks = self.model.scores["indptr"], self.model.scores["num_docs"]
+        rarity = {}
+        for token in tokens:
+            index = self.vocab.get(token)
+            found = 0 if index is None else int(indptr[index + 1] - indptr[index])
+            rarity[token] = math.log(1 + (chunks - found + 0.5) / (found + 0.5))
+        return rarity
 
     def save(self, folder: Path) -> None:
         """Write the index into ``folder`` (bm25s arrays + the vocabulary)."""
