@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -19,8 +20,9 @@ import numpy as np
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
+from build_plan import index_settings, vector_mismatch
 from config import Settings
-from embeddings import EmbeddingUnavailable, embedding_spec, make_embeddings
+from embeddings import EmbeddingUnavailable, make_embeddings
 from index_store import (
     LOCAL_STORE,
     MANIFEST_NAME,
@@ -35,10 +37,13 @@ from index_store import (
     mark_server_failed,
     vector_store_label,
 )
+from lexical import query_tokens
 
 Mode = Literal["hybrid", "bm25", "dense"]
 _SERVER_SEARCHES = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="chroma-search")
+EMBEDDING_RETRY_S = 30.0  # as a failed Chroma server (index_store.SERVER_RETRY_S)
 RRF_K = 60  # the constant of Cormack et al.; ranks matter, raw scores do not
+REPEAT_SHARE = 0.8  # a passage whose character pairs are this much another's (a repeated verse) is not shown twice
 
 
 @dataclass
@@ -67,19 +72,58 @@ class Retrieval:
 
     passages: list[Passage]
     notes: list[str] = field(default_factory=list)
+    rarity: dict[str, float] = field(default_factory=dict)  # the question's keywords: IDF in the searched books
 
 
 class NoIndexError(RuntimeError):
     """There is no index (or no such book); the message is one friendly line."""
 
 
-def rrf_fuse(rankings: list[list[tuple[str, int]]], k: int) -> list[tuple[tuple[str, int], float]]:
-    """Reciprocal-rank fusion of ranked lists of (book_id, chunk) keys; best first, top k."""
+def rrf_fuse(rankings: list[list[tuple[str, int]]]) -> list[tuple[tuple[str, int], float]]:
+    """Reciprocal-rank fusion of ranked lists of (book_id, chunk) keys; best first."""
     scores: dict[tuple[str, int], float] = {}
     for ranking in rankings:
         for rank, key in enumerate(ranking, 1):
             scores[key] = scores.get(key, 0.0) + 1.0 / (RRF_K + rank)
-    return sorted(scores.items(), key=lambda item: -item[1])[:k]
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
+def _pairs(text: str) -> set[str]:
+    return {text[i: i + 2] for i in range(len(text) - 1) if not text[i: i + 2].isspace()}
+
+
+def repeats(a: str, b: str) -> bool:
+    """Whether two passages are mostly the same characters (share ``REPEAT_SHARE`` of the shorter one's pairs)."""
+    pairs_a, pairs_b = _pairs(a), _pairs(b)
+    return bool(pairs_a and pairs_b) and len(pairs_a & pairs_b) >= REPEAT_SHARE * min(len(pairs_a), len(pairs_b))
+
+
+def _best_rank(a: int | None, b: int | None) -> int | None:
+    return min(r for r in (a, b) if r is not None) if a or b else None
+
+
+def merged(a: Passage, b: Passage, book_text: str) -> Passage:
+    """One passage covering two overlapping stretches of a book, ranked as the better of them."""
+    start, end = min(a.start, b.start), max(a.end, b.end)
+    return replace(a, start=start, end=end, text=book_text[start:end], score=max(a.score, b.score),
+                   lexical_rank=_best_rank(a.lexical_rank, b.lexical_rank),
+                   dense_rank=_best_rank(a.dense_rank, b.dense_rank))
+
+
+def add_passage(kept: list[Passage], new: Passage, book_text: str) -> None:
+    """Add ``new`` unless it repeats a kept passage: a stretch of the book overlapping kept ones (neighbouring
+    chunks share their edges) is merged with them into one passage; a passage with mostly the same text as a kept
+    one (a verse the book repeats) is left out."""
+    same = [p for p in kept if p.book_id == new.book_id and p.start < new.end and new.start < p.end]
+    if same:
+        combined = same[0]
+        for passage in [*same[1:], new]:
+            combined = merged(combined, passage, book_text)
+        kept[kept.index(same[0])] = combined
+        for passage in same[1:]:
+            kept.remove(passage)
+    elif not any(repeats(old.text, new.text) for old in kept):
+        kept.append(new)
 
 
 class Library:
@@ -94,6 +138,8 @@ class Library:
         self._books: dict[str, LoadedBook] = {}
         self._embeddings: Embeddings | None = None
         self._embedding_error: str | None = None
+        self._embedding_retry_at = float("-inf")
+        self.clock: Callable[[], float] = time.monotonic
 
     # --- what is indexed --------------------------------------------------------------------------
     def refresh(self) -> Manifest:
@@ -122,8 +168,7 @@ class Library:
 
     def dense_ready(self, entry: BookEntry) -> bool:
         """Whether the book's vectors are complete, made by the configured embedding model, in the configured store."""
-        return (entry.dense_complete and self.manifest.embedding == embedding_spec(self.settings).label
-                and self.manifest.vector_store == vector_store_label(self.settings.chroma_url))
+        return entry.dense_complete and not vector_mismatch(self.manifest, index_settings(self.settings))
 
     def loaded(self, entry: BookEntry) -> LoadedBook:
         """The book's text, chunk metadata and lexical index (loaded once)."""
@@ -134,12 +179,13 @@ class Library:
             return book
 
     def embeddings(self) -> Embeddings | None:
-        """The query embedder, made once; None (with a note) when it cannot be loaded."""
-        if self._embeddings is None and self._embedding_error is None:
+        """The query embedder, made once; None (with a note) when it cannot be loaded. A load that failed is tried
+        again ``EMBEDDING_RETRY_S`` later (a blip does not turn vectors off until a restart), not at every question."""
+        if self._embeddings is None and self.clock() >= self._embedding_retry_at:
             try:
-                self._embeddings = make_embeddings(self.settings)
+                self._embeddings, self._embedding_error = make_embeddings(self.settings), None
             except EmbeddingUnavailable as error:
-                self._embedding_error = str(error)
+                self._embedding_error, self._embedding_retry_at = str(error), self.clock() + EMBEDDING_RETRY_S
         return self._embeddings
 
     # --- retrieval ----------------------------------------------------------------------------------
@@ -163,17 +209,25 @@ class Library:
         if mode in ("hybrid", "dense"):
             rankings.append(self._dense_ranking(question, entries, depth, max_chapter, notes))
         by_id = {entry.book_id: entry for entry in entries}
-        passages = []
-        for (book_id, index), score in rrf_fuse(rankings, k):
+        passages: list[Passage] = []
+        for (book_id, index), score in rrf_fuse(rankings):
+            if len(passages) == k:
+                break
             loaded = self.loaded(by_id[book_id])
-            passages.append(Passage(
+            add_passage(passages, Passage(
                 book_id=book_id, book=loaded.entry.title, chapter=int(loaded.chapter[index]),
                 chapter_title=loaded.chapter_title[index], start=int(loaded.start[index]),
                 end=int(loaded.end[index]), text=loaded.chunk_text(index), score=score,
                 lexical_rank=_rank_in(rankings[0], (book_id, index)) if mode != "dense" else None,
                 dense_rank=_rank_in(rankings[-1], (book_id, index)) if mode != "bm25" else None,
-            ))
-        return Retrieval(passages, notes)
+            ), loaded.text)
+        return Retrieval(passages, notes, self.rarity(question, entries))
+
+    def rarity(self, question: str, entries: list[BookEntry]) -> dict[str, float]:
+        """How rare each of the question's keywords is in the books (BM25 IDF, averaged over them)."""
+        tokens = set(query_tokens(question))
+        per_book = [self.loaded(entry).lexical.rarity(tokens) for entry in entries]
+        return {token: sum(book[token] for book in per_book) / len(per_book) for token in tokens}
 
     def _lexical_ranking(
         self, question: str, entries: list[BookEntry], depth: int, max_chapter: int | None
