@@ -324,7 +324,7 @@ def respond(asked: list[dict], choices: dict, library: Library, llm: BaseChatMod
             st.caption(f"ℹ️ {note}")
         speech = start_speech(choices, llm, settings, t) if choices["voice"] else None
         player, played = st.empty(), []
-        text = st.write_stream(spoken(turn.stream, speech, player, played))
+        text = st.write_stream(spoken(turn, speech, player, played))
         audio = finish_speech(speech, player, played)
         sources = [{"citation": p.citation, "parts": highlight(p.text.strip(), prompt)} for p in turn.passages]
         sources_panel(sources, t)
@@ -371,13 +371,17 @@ def start_speech(choices: dict, llm: BaseChatModel | None, settings: Settings, t
     return speech
 
 
-def spoken(stream: Iterator[str], speech: SpeechStream | None, player: DeltaGenerator, played: list[bool]
+def spoken(turn: ChatTurn, speech: SpeechStream | None, player: DeltaGenerator, played: list[bool]
            ) -> Iterator[str]:
-    """Pass the reply through while feeding it to the voice; autoplay the first sentence once it is ready."""
-    for piece in stream:
+    """Pass the reply through while feeding the voice what it reads (``turn.spoken`` when set: a retrieval-only
+    reply's answer sentence, never its citations); autoplay the first sentence once it is ready."""
+    if speech is not None and turn.spoken is not None:
+        speech.feed(turn.spoken)
+    for piece in turn.stream:
         yield piece
         if speech is not None:
-            speech.feed(piece)
+            if turn.spoken is None:
+                speech.feed(piece)
             ready = speech.ready()
             if ready and not played:
                 player.audio(ready[0].clip.audio, format=f"audio/{ready[0].clip.fmt}", autoplay=True)

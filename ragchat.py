@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
 import sys
 import unicodedata
@@ -26,9 +27,11 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
+from answers import Lead, lead
 from characters import Persona
 from config import Settings, get_settings
-from lexical import tokenize
+from grounding import with_citations
+from lexical import query_tokens
 from llm import friendly_error
 from retrieval import Library, Mode, NoIndexError, Passage, Retrieval
 from speakers import lines_of
@@ -39,7 +42,7 @@ def open_library(persist_dir: Path | None = None) -> Library:
     """The index in ``persist_dir`` (default: the settings'), opened once per process."""
     settings = get_settings()
     if persist_dir is not None:
-        settings = settings.model_copy(update={"persist_dir": Path(persist_dir)})
+        settings = settings.with_(persist_dir=Path(persist_dir))
     return Library(settings)
 
 
@@ -148,6 +151,7 @@ class ChatTurn:
     passages: list[Passage]
     notes: list[str]
     stream: Iterator[str]
+    spoken: str | None = None  # what the voice reads, when not the whole text (retrieval-only: the answer sentence)
 
 
 def spoiler_text(max_chapter: int | None) -> str:
@@ -211,25 +215,44 @@ def answer_question(
     """QA: retrieve, then stream a grounded answer citing [n] (or, with no model, the passages)."""
     found = library.retrieve(question, k, book, max_chapter)
     if llm is None:
-        return ChatTurn(found.passages, found.notes, iter([retrieval_only_answer(found.passages, question)]))
+        best = lead(found.passages, question, found.rarity)
+        text = retrieval_only_answer(found.passages, question, best)
+        return ChatTurn(found.passages, found.notes, iter([text]), spoken_answer(best, question))
     if not found.passages:
-        return ChatTurn([], found.notes, iter([retrieval_only_answer([], question)]))
+        return ChatTurn([], found.notes, iter([" / ".join(NOTHING_FOUND)]))
     title = book or "、".join(sorted({p.book for p in found.passages}))
     chain = qa_prompt() | llm | StrOutputParser()
     stream = chain.stream({
         "book": title, "limit": spoiler_text(max_chapter), "passages": format_passages(found.passages),
         "question": question, "history": trim_history(history, history_budget),
     })
-    return ChatTurn(found.passages, found.notes, _guarded(stream))
+    return ChatTurn(found.passages, found.notes, _guarded(with_citations(stream, found.passages, question)))
 
 
-def retrieval_only_answer(passages: Sequence[Passage], question: str) -> str:
-    """What the reader sees with no chat model: the best passages, cited, each cut where the question's words are."""
+NOTHING_FOUND = ("书中没有找到相关段落。", "Nothing in the book matches.")
+NOT_SAID = ("书中似乎没有提到这一点。", "The book does not seem to say.")
+
+
+def retrieval_only_answer(passages: Sequence[Passage], question: str, best: Lead | None = None) -> str:
+    """What the reader sees with no chat model: the sentence that answers, cited, then the passages, each cut where
+    the question's words are. When no sentence holds much of the question, it says the book does not seem to say,
+    and shows the closest sentence all the same."""
     if not passages:
-        return "书中没有找到相关段落。/ Nothing in the book matches."
-    lines = ["（仅检索模式）最相关的原文段落：/ (retrieval-only) the best passages:"]
+        return " / ".join(NOTHING_FOUND)
+    best = best or lead(passages, question)
+    cited = "".join(f"{s.text} [{s.number}]" for s in best.sentences) if best else ""
+    opening = cited if best and best.answered else f"{' / '.join(NOT_SAID)} 最接近的是 / closest: {cited}"
+    lines = [f"（仅检索模式）{opening}", "最相关的原文段落：/ the best passages:"]
     lines += [f"[{n}] {p.citation}：{snippet(p.text, question)}" for n, p in enumerate(passages, 1)]
     return "\n\n".join(lines)
+
+
+def spoken_answer(best: Lead | None, question: str) -> str:
+    """What the voice reads of a retrieval-only reply: the answer sentence alone, no citations or offsets."""
+    if best is not None and best.answered:
+        return best.text
+    chinese, english = NOTHING_FOUND if best is None else NOT_SAID
+    return chinese if _CJK.search(question) else english
 
 
 def snippet(text: str, question: str, width: int = SNIPPET_CHARS) -> str:
@@ -335,14 +358,16 @@ def greeting(persona: Persona | None, books: Sequence[str], llm: BaseChatModel |
             ask = (GREETING_REQUEST if chinese else GREETING_REQUEST_EN).format(name=persona.name)
             request = roleplay_messages(persona, ask, [], [], 0)
             return (llm | StrOutputParser()).invoke(request).strip()
-        except Exception:  # a failing backend must not block the greeting: fall back to the card
-            pass
+        except Exception as error:  # a failing backend must not block the greeting: fall back to the card
+            logging.getLogger(__name__).warning("no greeting generated for %s (%s: %s); the card's opening instead",
+                                                persona.name, type(error).__name__, error)
     return persona.opening()
 
 
 def highlight(text: str, question: str) -> list[tuple[str, bool]]:
     """The passage cut into (piece, matches-the-question) parts, for the sources panel."""
-    words = sorted({t for t in tokenize(question) if len(t) >= 2 and not _PARTICLES & set(t)}, key=len, reverse=True)
+    words = sorted({t for t in query_tokens(question) if len(t) >= 2 and not _PARTICLES & set(t)}, key=len,
+                   reverse=True)
     if not words:
         return [(text, False)]
     pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)

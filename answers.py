@@ -1,0 +1,166 @@
+"""The sentence that answers: picked from the retrieved passages when there is no chat model to write an answer.
+
+Each sentence of the passages is scored by the question's keywords it holds (question words such as 什么/哪天/what
+left out), each weighted by how rare it is in the book (IDF) and by how close it stands to the question word in the
+question (雇何伯船的汉子有什么特征: 特征 and 汉子 count more than 何伯). A keyword in a neighbouring sentence counts
+half (questions are often about the sentence after the one that names the scene); a question in the text (“芦花洲离
+这里有多远？”) hands its keywords to the next sentence, where its answer is, and is never the answer itself. A
+sentence shaped like the answer the question asks for (几遍 → 五遍, 哪天 → 九月十三, 叫什么 → 唤做…) counts double.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+from lexical import QUESTION_WORDS, blank_question_words, query_tokens
+from novel import CHAPTER_HEADING
+from retrieval import Passage
+
+_SENTENCE_END = re.compile(r"[。！？!?…]+[”’」』\"']*|\.(?=\s)[”’\"']*|\n+")
+_CLAUSE_END = re.compile(r"[，,、；;：:]")
+_CLOSERS = "”’」』\"' "
+_N = "0-9零〇一二三四五六七八九十百千万两半廿"
+# (what the question asks, what its answer looks like); the first that matches the question is used
+ANSWER_SHAPES = [
+    (r"岁数|年纪|几岁|多少岁|how old", rf"[{_N}]+岁|\d+ years"),
+    (r"多远|几里|多少里|how far", rf"[{_N}]+里|\d+ (?:miles|leagues)"),
+    (r"多高|多长|多深|多宽|多粗|how (?:tall|high|long|deep)", rf"[{_N}]+[丈尺寸里步]|\d+ (?:feet|foot|yards)"),
+    (r"多少钱|多少银|几两|多少两|多少文", rf"[{_N}]+[文两钱贯]"),
+    (r"多少年|几年|哪一?年|何年", rf"[{_N}]+年"),
+    (r"多少天|几天|多少日|几日", rf"[{_N}]+[天日]"),
+    (r"哪一?天|哪日|哪一?夜|何日", rf"[正一二三四五六七八九十冬腊]+月|初[一二三四五六七八九十]|[{_N}]+[日号]"),
+    (r"什么时辰|几时|几更|什么时候|what time|^when\b",
+     r"[子丑寅卯辰巳午未申酉戌亥][时正初]|[一二三四五]更|[一二三]刻|[早午晚]上|夜里|黄昏|傍晚|天亮|o'clock|morning|evening|night"),
+    (r"(?:几|多少)(?P<unit>[个位间家条棵只回遍次种句根本座匹口处层道件张首门艘片块把株人])", ""),
+    (r"几|多少|多大|how (?:many|much)", rf"[{_N}]{{2,}}|[{_N[3:]}](?![个声些])|\d"),
+    (r"叫什么|什么名|名叫|叫做什么|称作什么|称为什么|自称|号称|唤做什么|名号|what (?:is|was) \w+ (?:name|called)",
+     r"[叫唤称名号][做作是为着]|名[叫唤]|[“「‘\"][^”」’\"]{1,8}[”」’\"]|named|called"),
+]
+SHAPE_BONUS = 1.0  # a sentence shaped like the answer scores (1 + this) times as much
+NEIGHBOUR = 0.5  # a keyword one sentence away counts this much (two away: squared)
+FOCUS = 2.0  # a keyword right beside the question word counts (1 + this) times as much; 2 characters away, half that
+CORE_CLAUSE = 2.0  # keywords in the question's own clause (after 孙悟空学艺归来，) count this many times as much
+ANSWERED = 0.17  # a best sentence holding less of the question's weight: the book does not seem to say
+RUNNER_UP = 0.8  # the second-best sentence joins the lead when it scores this much of the best
+
+
+@dataclass
+class Sentence:
+    """One sentence of passage ``number`` (1-based) and how well it answers."""
+
+    number: int
+    text: str
+    score: float
+
+
+@dataclass
+class Lead:
+    """What opens a retrieval-only reply: the best sentence(s), and whether they seem to answer at all."""
+
+    sentences: list[Sentence]
+    answered: bool
+
+    @property
+    def text(self) -> str:
+        """The sentences alone, no citations: what the voice reads."""
+        return "".join(s.text for s in self.sentences)
+
+
+def sentences(text: str) -> list[str]:
+    """The text cut after 。！？!?… (and any closing quotes), after ". " and at line breaks."""
+    pieces, last = [], 0
+    for end in _SENTENCE_END.finditer(text):
+        pieces.append(text[last: end.end()].strip())
+        last = end.end()
+    pieces.append(text[last:].strip())
+    return [piece for piece in pieces if piece and any(ch.isalnum() for ch in piece)]
+
+
+def is_question(sentence: str) -> bool:
+    return sentence.rstrip(_CLOSERS).endswith(("？", "?"))
+
+
+def emphasis(question: str) -> dict[str, float]:
+    """Each keyword of the question and how much it counts: more beside the question word and in its clause."""
+    blank = blank_question_words(question).lower()
+    asked = [m.span() for m in QUESTION_WORDS.finditer(question)]
+    bounds = [0, *(m.end() for m in _CLAUSE_END.finditer(question)), len(question) + 1]
+    core = [(a, b) for a, b in pairwise(bounds) if any(a <= start < b for start, _ in asked)]
+    weights = {}
+    for token in set(query_tokens(question)):
+        at = [m.span() for m in re.finditer(re.escape(token), blank)]
+        gap = min((max(qs - end, start - qe, 0) for start, end in at for qs, qe in asked), default=math.inf)
+        inside = len(core) < len(bounds) - 1 and any(a <= start < b for start, _ in at for a, b in core)
+        weights[token] = (1 + FOCUS * 0.5 ** (gap / 2)) * (CORE_CLAUSE if inside else 1.0)
+    return weights
+
+
+def answer_shape(question: str) -> re.Pattern[str] | None:
+    """What the answer to this question looks like (a number and its unit, a date, a name), if the question says."""
+    for asks, looks in ANSWER_SHAPES:
+        match = re.search(asks, question, re.IGNORECASE)
+        if match and "unit" in match.groupdict():
+            return re.compile(rf"[{_N}]+{re.escape(match.group('unit'))}")
+        if match:
+            return re.compile(looks, re.IGNORECASE)
+    return None
+
+
+def _presence(term: str, lowered: Sequence[str], questions: Sequence[bool], i: int) -> float:
+    """How much ``term`` counts for sentence ``i``: 1 in it, less in a neighbour; a question hands it on."""
+    best = 0.0
+    for j in range(max(0, i - 2), min(len(lowered), i + 2)):
+        if term in lowered[j]:
+            near = 1.0 if j == i - 1 and questions[j] else NEIGHBOUR ** abs(i - j)
+            best = max(best, near)
+    return best
+
+
+def score_sentences(
+    passages: Sequence[Passage], question: str, rarity: Mapping[str, float] | None = None
+) -> list[Sentence]:
+    """Every sentence of the passages (headings and the text's own questions left out), scored as an answer: the
+    share of the question's weighted keywords it holds (doubled when it has the answer's shape).
+
+    ``rarity`` is each keyword's IDF in the book (``Retrieval.rarity``); without it, IDF over these sentences.
+    """
+    split = [sentences(p.text) for p in passages]
+    weights = emphasis(question)
+    rarity = rarity or _local_rarity(weights, [s for part in split for s in part])
+    weighted = {term: rarity.get(term, 0.0) * boost for term, boost in weights.items()}
+    whole = sum(weighted.values()) or 1.0
+    shape = answer_shape(question)
+    scored = []
+    for number, part in enumerate(split, 1):
+        lowered, questions = [s.lower() for s in part], [is_question(s) for s in part]
+        for i, sentence in enumerate(part):
+            if questions[i] or CHAPTER_HEADING.fullmatch(sentence):
+                continue
+            score = sum(w * _presence(t, lowered, questions, i) for t, w in weighted.items()) / whole
+            if shape and shape.search(QUESTION_WORDS.sub(" ", sentence)):
+                score *= 1 + SHAPE_BONUS
+            scored.append(Sentence(number, sentence, score - 0.001 * number))  # ties go to the better passage
+    return scored
+
+
+def _local_rarity(terms: Mapping[str, float], texts: Sequence[str]) -> dict[str, float]:
+    """IDF of each term over ``texts`` (when the book's own figures are not at hand)."""
+    lowered = [t.lower() for t in texts]
+    found = {term: sum(term in text for text in lowered) for term in terms}
+    return {term: math.log(1 + (len(texts) - n + 0.5) / (n + 0.5)) for term, n in found.items()}
+
+
+def lead(passages: Sequence[Passage], question: str, rarity: Mapping[str, float] | None = None) -> Lead | None:
+    """The sentence that best answers, and the runner-up when it scores nearly as well and says something else;
+    ``answered`` is False when even the best holds little of what the question asks. None when nothing to show."""
+    ranked = sorted(score_sentences(passages, question, rarity), key=lambda s: -s.score)
+    if not ranked:
+        return None
+    best = ranked[0]
+    runner = next((s for s in ranked[1:] if s.text != best.text), None)
+    chosen = [best] + ([runner] if runner and runner.score >= RUNNER_UP * best.score > 0 else [])
+    return Lead(chosen, best.score >= ANSWERED)
