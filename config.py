@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -83,11 +83,30 @@ class Settings(BaseSettings):
     voice_timeout: float = Field(8.0, gt=0, description="Seconds allowed per spoken sentence before falling back.")
     voice_cache_dir: Path = Field(Path(".cache/voice"), description="Where synthesised audio is cached.")
 
+    @model_validator(mode="after")
+    def _overlap_inside_chunk(self) -> Self:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size "
+                             f"({self.chunk_size})")
+        return self
+
+    def with_(self, **changes: object) -> Settings:
+        """These settings with ``changes``, validated as settings read from the environment are.
+
+        Use it instead of pydantic's ``model_copy``, which checks nothing (chunk_size=10 would pass).
+        """
+        return self.model_validate({**self.model_dump(), **changes})
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The settings of this process (read once)."""
     return Settings()
+
+
+def invalid_settings(error: ValidationError) -> str:
+    """A settings validation error in one line: each bad setting and why."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors())
 
 
 def settings_table() -> str:
