@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
+import logging
 import stat
 import sys
 import threading
@@ -29,10 +29,23 @@ from pathlib import Path
 import httpx
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
+from pydantic import ValidationError
 from tqdm import tqdm
 
-from config import Settings, get_settings
-from embeddings import EmbeddingUnavailable, embedding_spec, make_embeddings
+from build_plan import (
+    WRITES_VERSION,
+    Action,
+    BookPlan,
+    BuildPlan,
+    CorpusFile,
+    IndexSettings,
+    display_name,
+    index_settings,
+    plan_build,
+    splitter_settings,
+)
+from config import Settings, get_settings, invalid_settings
+from embeddings import EmbeddingUnavailable, make_embeddings
 from index_store import (
     BookEntry,
     IndexWriteError,
@@ -48,7 +61,6 @@ from index_store import (
     new_index_id,
     reindex_keywords,
     save_manifest,
-    vector_store_label,
     write_book_version,
     writer_lock,
 )
@@ -64,7 +76,7 @@ from novel import (
     text_sha256,
 )
 
-SPLITTER_VERSION = 1  # bump when chapter detection or splitting changes, to re-split every book
+log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[str, str, int, int], None]
 """progress(stage, book title, done, total); stage is "lexical" or "dense"."""
@@ -144,15 +156,21 @@ def _not_a_book_file(path: Path, root: Path) -> str | None:
     return None
 
 
-def display_name(name: str) -> str:
-    """A file name as it can be shown: bytes that are not UTF-8 as ``\\xNN``."""
-    return os.fsencode(name).decode("utf-8", errors="backslashreplace")
+def corpus_files(scan: CorpusScan, max_file_mb: float) -> list[CorpusFile]:
+    """Each file of the scan with the sha256 of its bytes, or why it cannot be read; by name."""
+    files = [CorpusFile(path.name, problem=problem) for path, problem in scan.problems]
+    files += [_hashed(path, max_file_mb) for path in scan.files]
+    return sorted(files, key=lambda file: file.name)
 
 
-def splitter_settings(settings: Settings) -> dict:
-    """The settings that decide how books are cut; a change re-splits (and re-embeds) every book."""
-    return {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap,
-            "dense_window": settings.dense_window, "version": SPLITTER_VERSION}
+def _hashed(path: Path, max_file_mb: float) -> CorpusFile:
+    """A file with its hash, or with why it cannot be read (over the size limit, unreadable)."""
+    try:
+        if path.stat().st_size > max_file_mb * 1e6:
+            raise NovelError(f"文件过大（>{max_file_mb:g} MB）/ file over the size limit; skipped")
+        return CorpusFile(path.name, file_sha256(path))
+    except (NovelError, OSError) as error:
+        return CorpusFile(path.name, problem=_reason(error))
 
 
 def version_name(book_id: str, sha256: str, settings: Settings) -> str:
@@ -161,29 +179,15 @@ def version_name(book_id: str, sha256: str, settings: Settings) -> str:
     return f"{book_id}-{sha256[:12]}-{hashlib.sha1(cut.encode()).hexdigest()[:8]}"
 
 
-def pending_work(settings: Settings) -> list[str]:
-    """Which books a build would add, update, remove or embed (empty = the index is current)."""
+def pending_work(settings: Settings, *, rebuild: bool = False, dense: bool = True) -> BuildPlan:
+    """What ``build_index`` with these arguments would do now (``plan.work`` empty: the index is current).
+
+    Reads the index and hashes the corpus; writes nothing.
+    """
     manifest = load_manifest(settings.persist_dir)
-    by_file = {entry.file: entry for entry in manifest.books.values()}
-    scan = scan_corpus(settings.corpus_dir)
-    pending = [p.name for p in scan.files if p.name not in by_file or by_file[p.name].sha256 != _sha_or_none(p)]
-    pending += [f for f in by_file if f not in scan.names]
-    pending += [e.file for e in manifest.books.values()
-                if (not e.dense_complete or e.lexical_version != LEXICAL_VERSION) and e.file not in pending]
-    label, store = embedding_spec(settings).label, vector_store_label(settings.chroma_url)
-    if manifest.embedding not in (None, label):
-        pending.append(f"embedding model changed to {label}")
-    if manifest.books and manifest.vector_store != store:
-        pending.append(f"vector store changed to {store}")
-    return pending
-
-
-def _sha_or_none(path: Path) -> str | None:
-    """The file's sha256, or None when it cannot be read (the build will say why)."""
-    try:
-        return file_sha256(path)
-    except (NovelError, OSError):
-        return None
+    files = corpus_files(scan_corpus(settings.corpus_dir), settings.max_file_mb)
+    _keep_indexed_texts(settings.persist_dir, files, manifest, BuildReport())
+    return plan_build(manifest, files, index_settings(settings), rebuild=rebuild, dense=dense)
 
 
 def build_index(
@@ -223,35 +227,22 @@ def _update(
     progress: ProgressFn | None,
     report: BuildReport,
 ) -> None:
-    """``build_index``'s work, holding the writer lock."""
+    """``build_index``'s work, holding the writer lock: plan (as ``pending_work`` does), then follow the plan."""
     persist = settings.persist_dir
-    spec = embedding_spec(settings)
     manifest = load_manifest(persist)
     collect_leftovers(persist, manifest)  # what killed or failed builds left, before anything new is written
-    store = vector_store_label(settings.chroma_url)
-    if manifest.books and not rebuild:
-        for what, built, wanted in [("嵌入模型 / embedding model", manifest.embedding, spec.label),
-                                    ("向量库 / vector store", manifest.vector_store, store)]:
-            if built != wanted:
-                raise IndexBuildError(
-                    f"索引的{what}是 {built}，当前设置为 {wanted}；加 --rebuild 重建 / the index's {what} is "
-                    f"{built} but settings say {wanted}; run with --rebuild"
-                )
-    if manifest.embedding != spec.label or manifest.vector_store != store:
-        manifest.embedding, manifest.embedding_dim, manifest.vector_store = spec.label, None, store
-        manifest.index_id = manifest.index_id or new_index_id()
-        for entry in manifest.books.values():
-            entry.collection = collection_name(manifest, entry.version_dir)
-            entry.dense_count = 0
-    resplit = manifest.splitter != splitter_settings(settings)
-    manifest.splitter = splitter_settings(settings)
-    staged = _lexical_phase(settings, scan, manifest, resplit or rebuild, report, progress)
-    for book_id in [i for i, e in manifest.books.items() if e.file not in scan.names]:
-        report.books.append(BookReport(manifest.books.pop(book_id).file, "removed"))
-        report.changed = True
+    files = corpus_files(scan, settings.max_file_mb)
+    kept = _keep_indexed_texts(persist, files, manifest, report)
+    plan = plan_build(manifest, files, index_settings(settings), rebuild=rebuild, dense=dense)
+    if plan.refusal:
+        raise IndexBuildError(plan.refusal)
+    if plan.reset_vectors:
+        _reset_vectors(manifest, plan.wanted)
+    manifest.splitter = plan.wanted.splitter
+    staged = _lexical_phase(settings, scan, files, plan, manifest, kept, report, progress)
     save_manifest(persist, manifest)
     if dense:
-        _dense_phase(settings, manifest, staged, report, progress)
+        _dense_phase(settings, manifest, plan, staged, report, progress)
     for entry in staged:  # lexical-only run, or no embedder: the new text wins, dense follows later
         manifest.books[entry.book_id] = entry
     save_manifest(persist, manifest)
@@ -260,98 +251,80 @@ def _update(
         collect_collections(persist, manifest, settings.chroma_url)
 
 
-@dataclass
-class _Candidate:
-    """A corpus file whose bytes could be read, and the index's entry for its name (if any)."""
-
-    path: Path
-    sha256: str
-    old: BookEntry | None
-
-    @property
-    def indexed(self) -> bool:
-        """Whether the index holds exactly these bytes under this name already."""
-        return self.old is not None and self.old.sha256 == self.sha256
+def _reset_vectors(manifest: Manifest, wanted: IndexSettings) -> None:
+    """Another embedding model or vector store (or a first build): every book's vectors are made anew."""
+    manifest.embedding, manifest.embedding_dim, manifest.vector_store = wanted.embedding, None, wanted.vector_store
+    manifest.index_id = manifest.index_id or new_index_id()
+    for entry in manifest.books.values():
+        entry.collection = collection_name(manifest, entry.version_dir)
+        entry.dense_count = 0
 
 
 def _lexical_phase(
     settings: Settings,
     scan: CorpusScan,
+    files: list[CorpusFile],
+    plan: BuildPlan,
     manifest: Manifest,
-    force: bool,
+    kept: dict[str, str],
     report: BuildReport,
     progress: ProgressFn | None,
 ) -> list[BookEntry]:
-    """Read, split and lexically index new or changed books; every file that cannot be one is a warning.
+    """The plan's keyword work, book by book; every file that cannot be a book is a warning.
 
-    New books enter the manifest at once (lexical-only until their vectors follow); changed books
+    New books enter the manifest at once (lexical-only until their vectors follow); changed and re-split books
     are returned as staged entries, swapped in once their vectors are complete. A book whose decoded text
-    another file already holds is a duplicate: the copy the index holds stays, else the first by name.
+    another file already holds (``kept``: text hash → file) is a duplicate: the copy the index holds stays, else
+    the first by name.
     """
-    max_bytes = int(settings.max_file_mb * 1e6)
-    for path, problem in scan.problems:
-        _skip(report, path, problem)
-    candidates = _readable(scan.files, manifest, settings, report)
-    kept = _keep_indexed_texts(settings.persist_dir, candidates, manifest, report)
+    by_name = {file.name: file for file in files}
+    paths = {path.name: path for path in scan.files}
     staged: list[BookEntry] = []
-    for number, candidate in enumerate(candidates, 1):
-        path, old = candidate.path, candidate.old
-        if candidate.indexed and not force:
-            _unchanged(settings, manifest, old, report)
-            continue
-        try:
-            novel = read_novel(path, max_bytes)
-        except (NovelError, OSError) as error:
-            _skip(report, path, _reason(error))
-            continue
-        digest = text_sha256(novel.text)
-        if kept.setdefault(digest, path.name) != path.name:
-            _skip(report, path, f"与 {kept[digest]} 内容相同，已跳过 / duplicate of {kept[digest]}; skipped")
-            continue
-        report.warnings += [f"{path.name}: {warning}" for warning in novel.warnings]
-        entry = _write_version(settings, manifest, novel, candidate, digest)
-        if old:
-            staged.append(entry)
+    for number, book in enumerate(plan.books, 1):
+        if book.action in WRITES_VERSION:
+            entry = _new_version(settings, manifest, book, paths[book.file], by_name[book.file].sha256, kept, report)
+            if entry is None:
+                continue
+            if book.old:
+                staged.append(entry)
+            else:
+                manifest.books[entry.book_id] = entry
+                save_manifest(settings.persist_dir, manifest)
+            report.books.append(BookReport(book.file, book.action, entry.chapters, entry.chunks))
+            report.changed = True
+            if progress:
+                progress("lexical", entry.title, number, len(plan.books))
+        elif book.action is Action.SKIPPED:
+            _skip(report, book.file, by_name[book.file].problem)
+        elif book.action is Action.REMOVED:
+            manifest.books.pop(book.old.book_id)
+            report.books.append(BookReport(book.file, book.action))
+            report.changed = True
         else:
-            manifest.books[entry.book_id] = entry
-            save_manifest(settings.persist_dir, manifest)
-        report.books.append(BookReport(path.name, "updated" if old else "new", entry.chapters, entry.chunks))
-        report.changed = True
-        if progress:
-            progress("lexical", novel.title, number, len(candidates))
+            _kept_version(settings, manifest, book, report)
     return staged
 
 
-def _readable(files: list[Path], manifest: Manifest, settings: Settings, report: BuildReport) -> list[_Candidate]:
-    """The files within the size limit whose bytes can be read; each of the others is a warning."""
-    by_file = {entry.file: entry for entry in manifest.books.values()}
-    candidates = []
-    for path in files:
-        try:
-            if path.stat().st_size > settings.max_file_mb * 1e6:
-                raise NovelError(f"文件过大（>{settings.max_file_mb:g} MB）/ file over the size limit; skipped")
-            candidates.append(_Candidate(path, file_sha256(path), by_file.get(path.name)))
-        except (NovelError, OSError) as error:
-            _skip(report, path, _reason(error))
-    return candidates
-
-
 def _keep_indexed_texts(
-    persist_dir: Path, candidates: list[_Candidate], manifest: Manifest, report: BuildReport
+    persist_dir: Path, files: list[CorpusFile], manifest: Manifest, report: BuildReport
 ) -> dict[str, str]:
     """Text hash → file name of the books the index holds as they are, first by name.
 
     A second indexed copy of the same text (an index made before duplicates were found on the text) leaves the
     index; read again as a new file, it is then skipped as a duplicate.
     """
+    by_file = {entry.file: entry for entry in manifest.books.values()}
     kept: dict[str, str] = {}
-    for candidate in [c for c in candidates if c.indexed]:
-        digest = _indexed_text_sha(persist_dir, candidate.old, report)
+    for file in files:
+        old = by_file.get(file.name)
+        if old is None or old.sha256 != file.sha256:
+            continue
+        digest = _indexed_text_sha(persist_dir, old, report)
         if digest in kept:
-            manifest.books.pop(candidate.old.book_id)
-            candidate.old, report.changed = None, True
+            manifest.books.pop(old.book_id)
+            report.changed = True
         elif digest:
-            kept[digest] = candidate.path.name
+            kept[digest] = file.name
     return kept
 
 
@@ -369,29 +342,47 @@ def _indexed_text_sha(persist_dir: Path, entry: BookEntry, report: BuildReport) 
     return entry.text_sha256
 
 
-def _unchanged(settings: Settings, manifest: Manifest, old: BookEntry, report: BuildReport) -> None:
-    """An indexed book whose file did not change: nothing to do, unless its keywords need a newer tokenizer."""
-    status = "unchanged"
-    if old.lexical_version != LEXICAL_VERSION:  # a newer tokenizer: keywords only, vectors stay valid
+def _kept_version(settings: Settings, manifest: Manifest, book: BookPlan, report: BuildReport) -> None:
+    """An indexed book whose version stays: nothing to do now, unless its keywords need a newer tokenizer."""
+    old = book.old
+    if book.action is Action.KEYWORDS:  # vectors stay valid
         reindex_keywords(settings.persist_dir, old)
         save_manifest(settings.persist_dir, manifest)
-        status, report.changed = "keywords re-indexed", True
-    report.books.append(BookReport(old.file, status, old.chapters, old.chunks))
+        report.changed = True
+    report.books.append(BookReport(old.file, book.action, old.chapters, old.chunks))
+
+
+def _new_version(
+    settings: Settings, manifest: Manifest, book: BookPlan, path: Path, sha256: str, kept: dict[str, str],
+    report: BuildReport,
+) -> BookEntry | None:
+    """Read a book and write its new version; None (and a warning) when the file cannot be read or is a duplicate."""
+    try:
+        novel = read_novel(path, int(settings.max_file_mb * 1e6))
+    except (NovelError, OSError) as error:
+        _skip(report, book.file, _reason(error))
+        return None
+    digest = text_sha256(novel.text)
+    if kept.setdefault(digest, book.file) != book.file:
+        _skip(report, book.file, f"与 {kept[digest]} 内容相同，已跳过 / duplicate of {kept[digest]}; skipped")
+        return None
+    report.warnings += [f"{book.file}: {warning}" for warning in novel.warnings]
+    return _write_version(settings, manifest, novel, book, sha256, digest)
 
 
 def _write_version(
-    settings: Settings, manifest: Manifest, novel: Novel, candidate: _Candidate, digest: str
+    settings: Settings, manifest: Manifest, novel: Novel, book: BookPlan, sha256: str, digest: str
 ) -> BookEntry:
     """Split a book and write its new version folder; the entry that will name it."""
     chunks = split_novel(novel, settings.chunk_size, settings.chunk_overlap)
-    old = candidate.old
-    book_id = old.book_id if old else book_id_for(candidate.path.name)
-    version = version_name(book_id, candidate.sha256, settings)
+    old = book.old
+    book_id = old.book_id if old else book_id_for(book.file)
+    version = version_name(book_id, sha256, settings)
     if old and old.version_dir == version:  # a forced rebuild: a fresh name, the live version stays intact
         version += f"-r{time.time_ns():x}"
     write_book_version(settings.persist_dir, version, novel.text, chunks)
     return BookEntry(
-        book_id=book_id, title=novel.title, file=candidate.path.name, sha256=candidate.sha256,
+        book_id=book_id, title=novel.title, file=book.file, sha256=sha256,
         encoding=novel.encoding, chars=len(novel.text), chapters=len(novel.chapters),
         last_chapter=novel.chapters[-1].number, chunks=len(chunks), version_dir=version,
         collection=collection_name(manifest, version), lexical_version=LEXICAL_VERSION, text_sha256=digest,
@@ -405,22 +396,24 @@ def _reason(error: NovelError | OSError) -> str:
     return f"无法读取 / cannot read: {error.strerror or error}"
 
 
-def _skip(report: BuildReport, path: Path, reason: str) -> None:
-    name = display_name(path.name)
+def _skip(report: BuildReport, file: str, reason: str) -> None:
+    name = display_name(file)
     report.warnings.append(f"{name}: {reason}")
-    report.books.append(BookReport(name, "skipped"))
+    report.books.append(BookReport(name, Action.SKIPPED))
 
 
 def _dense_phase(
     settings: Settings,
     manifest: Manifest,
+    plan: BuildPlan,
     staged: list[BookEntry],
     report: BuildReport,
     progress: ProgressFn | None,
 ) -> None:
-    """Embed every book whose vectors are incomplete, resuming from what Chroma already holds."""
+    """Embed the books the plan says, resuming from what Chroma already holds."""
+    embed = {book.file for book in plan.books if book.embed}
     replaced = {entry.book_id for entry in staged}  # an old version about to be swapped out is not embedded
-    todo = [e for e in manifest.books.values() if not e.dense_complete and e.book_id not in replaced] + staged
+    todo = [e for e in manifest.books.values() if e.file in embed and e.book_id not in replaced] + staged
     if not todo:
         return
     try:
@@ -489,8 +482,9 @@ def _embed_book(
 class BackgroundBuild:
     """``build_index`` in a worker thread, for the app: progress and outcome are read from the attributes.
 
-    A start while a build runs queues one more pass, so a file added meanwhile is never missed;
-    ``finished`` counts completed passes, so a page can tell when to refresh its book list.
+    A start while a build runs queues one more pass, so a file added meanwhile is never missed: whether the
+    worker goes on and whether a start finds it busy are decided under one lock. ``finished`` counts completed
+    passes, so a page can tell when to refresh its book list.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -499,20 +493,22 @@ class BackgroundBuild:
         self.report: BuildReport | None = None
         self.error: str | None = None
         self.finished = 0
-        self._again = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._busy = False  # a worker is running and will look at _again before it ends
+        self._again = False
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._busy
 
     def start(self) -> bool:
         """Start a build, or queue another pass if one is running; returns whether it started now."""
-        if self.running:
-            self._again.set()
-            return False
-        self._thread = threading.Thread(target=self._run, name="novelchat-index", daemon=True)
-        self._thread.start()
+        with self._lock:
+            if self._busy:
+                self._again = True
+                return False
+            self._busy = True
+        threading.Thread(target=self._run, name="novelchat-index", daemon=True).start()
         return True
 
     def _progress(self, stage: str, title: str, done: int, total: int) -> None:
@@ -520,17 +516,24 @@ class BackgroundBuild:
 
     def _run(self) -> None:
         while True:
-            self._again.clear()
-            self.report, self.error = None, None
-            try:
-                self.report = build_index(self.settings, progress=self._progress)
-            except (IndexBuildError, EmbeddingUnavailable) as error:
-                self.error = str(error)
-            except Exception as error:  # the UI shows one line; the index stays as it was
-                self.error = f"建索引失败 / indexing failed: {type(error).__name__}: {error}"
-            self.finished += 1
-            if not self._again.is_set():
-                return
+            self._pass()
+            with self._lock:
+                if not self._again:
+                    self._busy = False
+                    return
+                self._again = False
+
+    def _pass(self) -> None:
+        """One build; its outcome in ``report`` or ``error``."""
+        self.report, self.error = None, None
+        try:
+            self.report = build_index(self.settings, progress=self._progress)
+        except (IndexBuildError, EmbeddingUnavailable) as error:
+            self.error = str(error)
+        except Exception as error:  # the UI shows one line; the index stays as it was
+            log.exception("the background build failed")
+            self.error = f"建索引失败 / indexing failed: {type(error).__name__}: {error}"
+        self.finished += 1
 
 
 class TqdmProgress:
@@ -581,10 +584,11 @@ def main(argv: list[str] | None = None) -> int:
     add("--chunk-size", type=int, default=settings.chunk_size, help="characters per chunk (default: %(default)s)")
     add("--chunk-overlap", type=int, default=settings.chunk_overlap, help="overlap (default: %(default)s)")
     args = parser.parse_args(argv)
-    run_settings = settings.model_copy(update={
-        "corpus_dir": args.corpus, "persist_dir": args.persist,
-        "chunk_size": args.chunk_size, "chunk_overlap": args.chunk_overlap,
-    })
+    try:
+        run_settings = settings.with_(corpus_dir=args.corpus, persist_dir=args.persist, chunk_size=args.chunk_size,
+                                      chunk_overlap=args.chunk_overlap)
+    except ValidationError as error:
+        parser.error(invalid_settings(error))
     try:
         report = build_index(run_settings, rebuild=args.rebuild, dense=not args.lexical_only, progress=TqdmProgress())
     except (IndexBuildError, EmbeddingUnavailable) as error:

@@ -27,11 +27,13 @@ def ensure_index(corpus: Path, persist: Path) -> None:
     """Build the keyword index of new or changed books now; vectors follow in the app."""
     from gen_chroma import IndexBuildError, TqdmProgress, build_index, pending_work, print_summary
 
-    settings = get_settings().model_copy(update={"corpus_dir": corpus, "persist_dir": persist})
+    settings = get_settings().with_(corpus_dir=corpus, persist_dir=persist)
     try:
-        pending = pending_work(settings)
-        if pending:
-            print(f"更新索引 / updating the index: {', '.join(pending)}", file=sys.stderr)
+        plan = pending_work(settings, dense=False)  # what the build below does, book by book
+        if plan.refusal:
+            print(f"索引问题 / index problem: {plan.refusal}", file=sys.stderr)
+        elif plan.work:
+            print(f"更新索引 / updating the index: {', '.join(plan.describe())}", file=sys.stderr)
             print_summary(build_index(settings, dense=False, progress=TqdmProgress()), persist)
     except IndexBuildError as error:
         print(f"索引问题 / index problem: {error}", file=sys.stderr)

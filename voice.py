@@ -606,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.voice and not engine:
         engine = "kokoro" if args.voice.startswith(("jf_", "jm_")) else "edge" if "Neural" in args.voice else "espeak"
     if engine:
-        settings = settings.model_copy(update={"voice_engine": engine})
+        settings = settings.with_(voice_engine=engine)
     lang = args.lang or guess_lang(args.text)
     choice = pick_engine(lang, settings, {f"{engine}_voice": args.voice} if args.voice else None)
     if choice is None:

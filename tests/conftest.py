@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 NOVELLA = ROOT / "corpus" / "青石镇的灯.txt"
 GULL_POINT = ROOT / "tests" / "data" / "The Lamp at Gull Point.txt"  # an original English story, 4 chapters
+HANG_S = 120.0  # a wall-clock bound in a test catches a hang, never a slow machine: speed claims live in bench/
 sys.path.insert(0, str(ROOT))
 
 from config import Settings  # noqa: E402
