@@ -10,6 +10,7 @@ file in the characters folder, which the reader can edit like any other card.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -33,6 +34,7 @@ DRAFT_REQUEST = """下面是小说《{book}》中与「{name}」有关的段落�
 段落：
 {passages}"""
 
+log = logging.getLogger(__name__)
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 _UNSAFE_IN_NAME = re.compile(r"[^\w]+")
 
@@ -75,16 +77,20 @@ def draft_card(name: str, book: str, library: Library, llm: BaseChatModel | None
 
 
 def _drafted_fields(name: str, book: str, lines: list[str], passages: list, llm: BaseChatModel) -> dict:
-    """The model's description, personality, scenario, greeting and rules; {} when its answer is not usable."""
+    """The model's description, personality, scenario, greeting and rules; {} (logged) when its answer is not
+    usable: the card is then built from the book alone."""
     request = DRAFT_REQUEST.format(book=book, name=name, passages=format_passages(passages[:6]),
                                    lines="\n".join(f"- “{line}”" for line in lines) or "（无）")
     try:
         answer = (llm | StrOutputParser()).invoke([HumanMessage(request)])
-        found = _JSON_OBJECT.search(answer)
-        drafted = json.loads(found.group(0)) if found else {}
-    except Exception:  # a failing backend or unusable JSON: keep the card built from the book
+    except Exception as error:  # a failing backend: keep the card built from the book
+        log.warning("the chat model could not draft %s's card (%s: %s); the card is made from the book alone",
+                    name, type(error).__name__, error)
         return {}
-    if not isinstance(drafted, dict):
+    drafted = _json_object(answer)
+    if drafted is None:
+        log.warning("the chat model's draft of %s's card is not a JSON object (%r); the card is made from the book "
+                    "alone", name, answer[:200])
         return {}
     fields = {key: str(drafted[key]).strip() for key in ("description", "personality", "scenario", "first_mes")
               if isinstance(drafted.get(key), str) and drafted[key].strip()}
@@ -92,6 +98,16 @@ def _drafted_fields(name: str, book: str, lines: list[str], passages: list, llm:
     if isinstance(rules, list):
         fields["speech_rules"] = [str(rule).strip() for rule in rules if str(rule).strip()][:8]
     return fields
+
+
+def _json_object(answer: str) -> dict | None:
+    """The JSON object in a model's answer (it may talk around it), or None."""
+    found = _JSON_OBJECT.search(answer)
+    try:
+        drafted = json.loads(found.group(0)) if found else None
+    except json.JSONDecodeError:
+        return None
+    return drafted if isinstance(drafted, dict) else None
 
 
 def save_card(card: dict, folder: Path) -> Path:

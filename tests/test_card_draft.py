@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from langchain_core.runnables import RunnableLambda
 
-from card_draft import CardDraftError, draft_card, save_card
+from card_draft import CardDraftError, _drafted_fields, draft_card, save_card
 from characters import load_personas
 from llm import load_chat_model
 from retrieval import Library
@@ -74,3 +77,22 @@ def test_a_chat_model_drafts_the_rest_and_a_useless_answer_falls_back_to_the_boo
         server.reply = "我不知道。"
         fallback = draft_card("何伯", BOOK, library, llm)["data"]
         assert fallback["description"] == f"《{BOOK}》中的人物何伯。" and fallback["first_mes"].startswith("“")
+
+
+def timed_out(_messages) -> str:
+    raise TimeoutError("no answer in 5 s")
+
+
+@pytest.mark.parametrize(
+    ("model", "reason"),
+    [(FakeListChatModel(responses=["我不知道。"]), "not a JSON object ('我不知道。')"),
+     (FakeListChatModel(responses=['{"description": "半截']), "not a JSON object"),
+     (FakeListChatModel(responses=['["一", "二"]']), "not a JSON object"),
+     (RunnableLambda(timed_out), "TimeoutError: no answer in 5 s")],
+    ids=["prose", "cut-json", "json-list", "backend-fails"],
+)
+def test_an_unusable_draft_is_logged_with_the_reason(model, reason, caplog):
+    with caplog.at_level(logging.WARNING, logger="card_draft"):
+        assert _drafted_fields("何伯", BOOK, ["上船吧。"], [], model) == {}
+    (record,) = caplog.records
+    assert "何伯" in record.getMessage() and reason in record.getMessage()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from pathlib import Path
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.runnables import RunnableLambda
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
@@ -231,3 +233,14 @@ def test_png_cards_from_sillytavern_are_read_and_bring_their_picture(tmp_path, c
     assert personas["白霜"].speech_rules == parse_card(fox).speech_rules and personas["Seraphina"].first_mes == "Hi"
     skipped = " ".join(record.getMessage() for record in caplog.records)
     assert "plain.png" in skipped and "broken.png" in skipped
+
+
+def test_a_greeting_the_model_fails_to_write_is_logged_and_the_card_speaks(caplog):
+    def broken_backend(_messages):
+        raise ConnectionError("the model server went away")
+
+    blank = parse_card({"name": "无名氏", "description": "一个过客"})
+    with caplog.at_level(logging.WARNING, logger="ragchat"):
+        assert greeting(blank, [], RunnableLambda(broken_backend)) == "（无名氏看向你。）"
+    (record,) = caplog.records
+    assert "无名氏" in record.getMessage() and "ConnectionError: the model server went away" in record.getMessage()
