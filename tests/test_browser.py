@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from characters import CHARACTERS_DIR
-from tests.conftest import NOVELLA, ROOT, free_port, require
+from tests.conftest import HANG_S, NOVELLA, ROOT, free_port, require
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.test_chains import write_png_card
 
@@ -120,7 +120,7 @@ def ask(page: Page, text: str) -> None:
 def test_greeting_then_a_cited_answer_without_any_model(browser, plain_app):
     page = open_page(browser, plain_app, "qa")
     startup = time.perf_counter() - plain_app.started
-    assert startup < 30, f"page took {startup:.1f} s"
+    assert startup < HANG_S, f"page took {startup:.1f} s"  # how fast it is: bench/page_tti.py
     first = page.locator('[data-testid="stChatMessage"]').first
     expect(first).to_contain_text("书聊")
     expect(page.get_by_text("未配置模型", exact=False).first).to_be_visible()

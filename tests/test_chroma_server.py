@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from gen_chroma import IndexBuildError, build_index
-from index_store import SERVER_TIMEOUT_S, VectorStoreUnavailable, chroma_client, load_manifest
+from index_store import VectorStoreUnavailable, chroma_client, load_manifest
 from retrieval import Library
-from tests.conftest import free_port, make_settings, serve
+from tests.conftest import HANG_S, free_port, make_settings, serve
 from tests.test_index import BOOK_A, BOOK_B
 
 CHROMA_CLI = [sys.executable, "-c", "import sys; from chromadb.cli.cli import app; sys.argv[0] = 'chroma'; app()"]
@@ -81,7 +81,7 @@ def test_moving_a_local_index_to_a_server_needs_rebuild_and_embeds_each_book_onc
     local = make_settings(corpus_with(tmp_path / "corpus", ("渡口.txt", BOOK_A), ("茶馆.txt", BOOK_B)),
                           tmp_path / "index")
     build_index(local)
-    remote = local.model_copy(update={"chroma_url": server_url})
+    remote = local.with_(chroma_url=server_url)
     with pytest.raises(IndexBuildError, match="--rebuild"):
         build_index(remote)
     result = Library(remote).retrieve("墨团是什么", 1)
@@ -112,15 +112,13 @@ def test_an_unreachable_server_postpones_vectors_and_keywords_still_answer(tmp_p
                                  chroma_url=f"http://127.0.0.1:{port}")
         started = time.perf_counter()
         report = build_index(settings)
-        assert time.perf_counter() - started < 20
+        assert time.perf_counter() - started < HANG_S  # a hanging server costs one bounded wait
         assert report.dense_pending == ["渡口"]
         assert "cannot reach the Chroma server" in report.warnings[0] and "\n" not in report.warnings[0]
         result = Library(settings).retrieve("青鸾号", 1)
         assert result.passages[0].book == "渡口" and "keyword search only" in " ".join(result.notes)
-        started = time.perf_counter()  # a server that just failed is not waited for again at once
-        with pytest.raises(VectorStoreUnavailable, match="recently unreachable"):
+        with pytest.raises(VectorStoreUnavailable, match="recently unreachable"):  # not tried, nor waited for, again
             chroma_client(settings.persist_dir, settings.chroma_url)
-        assert time.perf_counter() - started < 0.5
 
 
 @pytest.fixture
@@ -150,10 +148,9 @@ def test_a_server_that_hangs_after_connecting_costs_one_bounded_wait(own_server)
     try:
         started = time.perf_counter()
         result = library.retrieve("灯笼是什么颜色", 1)
-        assert time.perf_counter() - started < SERVER_TIMEOUT_S + 3
+        assert time.perf_counter() - started < HANG_S  # the server never answers: only the timeout ends the wait
         assert "杏黄色" in result.passages[0].text and "did not answer" in " ".join(result.notes)
-        started = time.perf_counter()  # the next question does not wait again
-        result = library.retrieve("青鸾号", 1)
-        assert time.perf_counter() - started < 2 and "keyword search only" in " ".join(result.notes)
+        result = library.retrieve("青鸾号", 1)  # the next question does not try, nor wait for, the server again
+        assert "recently unreachable" in " ".join(result.notes) and "keyword search only" in " ".join(result.notes)
     finally:
         process.send_signal(signal.SIGCONT)
