@@ -8,6 +8,7 @@ Chroma server is down) is searched lexically only, and the result says so in ``n
 from __future__ import annotations
 
 import concurrent.futures
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -43,7 +44,7 @@ Mode = Literal["hybrid", "bm25", "dense"]
 _SERVER_SEARCHES = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="chroma-search")
 EMBEDDING_RETRY_S = 30.0  # as a failed Chroma server (index_store.SERVER_RETRY_S)
 RRF_K = 60  # the constant of Cormack et al.; ranks matter, raw scores do not
-REPEAT_SHARE = 0.8  # a passage whose character pairs are this much another's (a repeated verse) is not shown twice
+REPEAT_SHARE = 0.8  # a passage whose pairs of characters or words are this much another's is not shown twice
 
 
 @dataclass
@@ -88,12 +89,17 @@ def rrf_fuse(rankings: list[list[tuple[str, int]]]) -> list[tuple[tuple[str, int
     return sorted(scores.items(), key=lambda item: -item[1])
 
 
-def _pairs(text: str) -> set[str]:
-    return {text[i: i + 2] for i in range(len(text) - 1) if not text[i: i + 2].isspace()}
+_UNITS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|\w+")
+
+
+def _pairs(text: str) -> set[tuple[str, ...]]:
+    """Neighbouring pairs of characters (Chinese) or words (other scripts)."""
+    units = _UNITS.findall(text.lower())
+    return set(zip(units, units[1:], strict=False))
 
 
 def repeats(a: str, b: str) -> bool:
-    """Whether two passages are mostly the same characters (share ``REPEAT_SHARE`` of the shorter one's pairs)."""
+    """Whether two passages are mostly the same text (share ``REPEAT_SHARE`` of the shorter one's pairs)."""
     pairs_a, pairs_b = _pairs(a), _pairs(b)
     return bool(pairs_a and pairs_b) and len(pairs_a & pairs_b) >= REPEAT_SHARE * min(len(pairs_a), len(pairs_b))
 
