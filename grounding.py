@@ -1,4 +1,5 @@
-"""Citations NovelChat adds itself when a chat model writes none (small models rarely do).
+"""Grounding a model's answer in the passages: citations NovelChat adds itself when the model writes none (small
+models rarely do), and whether the passages seem to hold an answer at all.
 
 Each sentence of the answer is matched against the passages it was given by shared words (English) and character
 pairs (Chinese); what the sentence adds to the question (112 in "it has 112 steps") decides, since the question's
@@ -12,10 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
+from answers import Lead
+from lexical import blank_question_words
 from retrieval import Passage
 
 CITATION = re.compile(r"\[(\d{1,2})\]")
 MIN_SHARED = 2  # distinct features of the sentence a passage must hold to be cited
+MIN_WORDS_FOUND = 0.5  # an English question whose content words the passages mostly lack is not answered there
 _SENTENCE = re.compile(r"[^。！？!?.\n]+(?:[。！？!?]|\.(?!\d)|$)")
 _WORD = re.compile(r"[a-z0-9]+")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
@@ -32,6 +36,22 @@ def features(text: str) -> set[str]:
     words = {w for w in _WORD.findall(lowered) if w not in _STOP and (len(w) > 2 or w.isdigit())}
     pairs = {run[i : i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)}
     return words | pairs
+
+
+def words_found(question: str, passages: Sequence[Passage]) -> float:
+    """The share of the question's content words (Latin script; question words out) the passages hold."""
+    wanted = {f for f in features(blank_question_words(question)) if not _CJK_RUN.fullmatch(f)}
+    found = features(" ".join(p.text for p in passages))
+    return len(wanted & found) / len(wanted) if wanted else 1.0
+
+
+def supported(question: str, passages: Sequence[Passage], best: Lead | None) -> bool:
+    """Whether the passages seem to hold an answer: the best answer sentence holds enough of the question
+    (answers.lead), and, for a question in English, at least half of its content words appear in the passages
+    (English sentence scores alone let a name carry "What is Marta's favourite colour?")."""
+    if best is None or not best.answered:
+        return False
+    return bool(_CJK_RUN.search(question)) or words_found(question, passages) >= MIN_WORDS_FOUND
 
 
 def best_source(sentence: str, passages: Sequence[Passage], question: str) -> int | None:

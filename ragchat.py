@@ -11,6 +11,7 @@ an evidence span. Its last line is ``recall@K=… mrr=… n=N``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import re
@@ -30,7 +31,7 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from answers import Lead, lead
 from characters import Persona
 from config import Settings, get_settings
-from grounding import with_citations
+from grounding import supported, with_citations
 from lexical import query_tokens
 from llm import friendly_error
 from retrieval import Library, Mode, NoIndexError, Passage, Retrieval
@@ -212,10 +213,11 @@ def answer_question(
     history: Sequence[BaseMessage] = (),
     history_budget: int = 1500,
 ) -> ChatTurn:
-    """QA: retrieve, then stream a grounded answer citing [n] (or, with no model, the passages)."""
+    """QA: retrieve, then stream a grounded answer citing [n] (or, with no model, the passages). When no sentence of
+    the passages holds much of what is asked, the answer opens by saying the book does not seem to say."""
     found = library.retrieve(question, k, book, max_chapter)
+    best = lead(found.passages, question, found.rarity)
     if llm is None:
-        best = lead(found.passages, question, found.rarity)
         text = retrieval_only_answer(found.passages, question, best)
         return ChatTurn(found.passages, found.notes, iter([text]), spoken_answer(best, question))
     if not found.passages:
@@ -226,7 +228,10 @@ def answer_question(
         "book": title, "limit": spoiler_text(max_chapter), "passages": format_passages(found.passages),
         "question": question, "history": trim_history(history, history_budget),
     })
-    return ChatTurn(found.passages, found.notes, _guarded(with_citations(stream, found.passages, question)))
+    pieces = with_citations(stream, found.passages, question)
+    if not supported(question, found.passages, best):  # the passages hold little of what is asked: say so first
+        pieces = itertools.chain([f"（{' / '.join(NOT_SAID)}）\n\n"], pieces)
+    return ChatTurn(found.passages, found.notes, _guarded(pieces))
 
 
 NOTHING_FOUND = ("书中没有找到相关段落。", "Nothing in the book matches.")
