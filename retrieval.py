@@ -1,4 +1,5 @@
-"""Hybrid retrieval over the on-disk index: BM25 and Chroma, fused by reciprocal rank.
+"""Hybrid retrieval over the on-disk index: BM25 and Chroma, fused by reciprocal rank (the dense list weighted by how
+much it agrees with the keyword list); no two passages show the same stretch of the book.
 
 The reader's spoiler limit (``max_chapter``) is a hard filter in both retrievers. A book whose
 vectors are not complete (or were made by another embedding model, or live in another store, or whose
@@ -44,6 +45,8 @@ Mode = Literal["hybrid", "bm25", "dense"]
 _SERVER_SEARCHES = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="chroma-search")
 EMBEDDING_RETRY_S = 30.0  # as a failed Chroma server (index_store.SERVER_RETRY_S)
 RRF_K = 60  # the constant of Cormack et al.; ranks matter, raw scores do not
+AGREEMENT_TOP = 10  # the dense list's weight depends on how much of its top 10 the keyword list shares
+MIN_DENSE_WEIGHT = 0.1
 REPEAT_SHARE = 0.8  # a passage whose pairs of characters or words are this much another's is not shown twice
 
 
@@ -80,13 +83,21 @@ class NoIndexError(RuntimeError):
     """There is no index (or no such book); the message is one friendly line."""
 
 
-def rrf_fuse(rankings: list[list[tuple[str, int]]]) -> list[tuple[tuple[str, int], float]]:
-    """Reciprocal-rank fusion of ranked lists of (book_id, chunk) keys; best first."""
+def rrf_fuse(rankings: list[list[tuple[str, int]]], weights: list[float]) -> list[tuple[tuple[str, int], float]]:
+    """Weighted reciprocal-rank fusion of ranked lists of (book_id, chunk) keys; best first."""
     scores: dict[tuple[str, int], float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights, strict=True):
         for rank, key in enumerate(ranking, 1):
-            scores[key] = scores.get(key, 0.0) + 1.0 / (RRF_K + rank)
+            scores[key] = scores.get(key, 0.0) + weight / (RRF_K + rank)
     return sorted(scores.items(), key=lambda item: -item[1])
+
+
+def dense_weight(lexical: list[tuple[str, int]], dense: list[tuple[str, int]]) -> float:
+    """How much the dense list counts in the fusion, for this question: twice the share of the top
+    ``AGREEMENT_TOP`` that both lists hold, between ``MIN_DENSE_WEIGHT`` and 1. When the embedding model finds
+    none of the passages the keywords find (classical Chinese with a small model), its ranks are mostly noise."""
+    shared = len(set(lexical[:AGREEMENT_TOP]) & set(dense[:AGREEMENT_TOP])) / AGREEMENT_TOP
+    return max(MIN_DENSE_WEIGHT, min(1.0, 2 * shared))
 
 
 _UNITS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|\w+")
@@ -216,7 +227,8 @@ class Library:
             rankings.append(self._dense_ranking(question, entries, depth, max_chapter, notes))
         by_id = {entry.book_id: entry for entry in entries}
         passages: list[Passage] = []
-        for (book_id, index), score in rrf_fuse(rankings):
+        weights = [1.0, dense_weight(*rankings)] if mode == "hybrid" else [1.0]
+        for (book_id, index), score in rrf_fuse(rankings, weights):
             if len(passages) == k:
                 break
             loaded = self.loaded(by_id[book_id])
