@@ -1,0 +1,118 @@
+"""Retrieval-only replies: is the answer in the first sentence shown? The sample novella and 西游记.
+
+    python bench/answer_sentence.py [--chapters 30] [--persist DIR] [-k 5] [--mode hybrid|bm25|dense]
+
+For every question of tests/data/novella_qa.jsonl and tests/data/xiyouji_qa.jsonl (chapters 1..N of 西游记,
+indexed once; ``--chapters 100`` = the whole book, ~25+ min of embedding; ``--persist DIR`` keeps both indexes
+for the next run) it retrieves k passages and checks whether an answer string (whitespace and punctuation
+ignored) is in:
+
+- baseline: the first text today's reply shows, passage 1 cut where the question's words cluster (``snippet``);
+- answer sentence: the first sentence the reply now opens with (``answers.lead``);
+- lead: the one or two sentences the reply opens with (what the voice reads).
+
+It also counts how often the reply says the book does not seem to say: on these answerable questions (false
+alarms) and on tests/data/*_not_in_book.jsonl (questions the book does not answer). Same passages for all.
+Targets: answer sentence >= 0.8 on the novella, >= 0.7 on 西游记.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import _common as C
+
+DATA = C.REPO / "tests" / "data"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def index(name: str, text: str, folder: Path):
+    """A library of one book (file ``name``) indexed into ``folder`` (reused when unchanged)."""
+    from gen_chroma import TqdmProgress, build_index
+    from retrieval import Library
+
+    corpus = folder / "corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    (corpus / name).write_text(text, encoding="utf-8")
+    settings = C.settings_for(corpus, folder / "chroma")
+    with C.Timer() as t:
+        report = build_index(settings, progress=TqdmProgress())
+    print(f"{name}: {len(text)} chars indexed in {t.s:.0f} s ({'reused' if not report.changed else 'built'})",
+          flush=True)
+    return Library(settings)
+
+
+def figures(library, answerable: list[dict], unanswerable: list[dict], k: int, mode: str) -> dict[str, float]:
+    """Shares of questions: answer in the baseline text / first sentence / lead; 'not said' notes."""
+    from answers import lead
+    from ragchat import snippet, squash
+
+    counts = dict.fromkeys(["baseline", "sentence", "lead", "false_alarm", "said_not_in_book"], 0)
+    chars = dict.fromkeys(["baseline", "sentence"], 0)
+    for item in answerable:
+        found = library.retrieve(item["question"], k, None, None, mode)
+        best = lead(found.passages, item["question"], found.rarity)
+        shown = snippet(found.passages[0].text, item["question"]) if found.passages else ""
+        first = best.sentences[0].text if best else ""
+        answers = [squash(a) for a in item["answers"]]
+        counts["baseline"] += any(a in squash(shown) for a in answers)
+        counts["sentence"] += any(a in squash(first) for a in answers)
+        counts["lead"] += bool(best) and any(a in squash(best.text) for a in answers)
+        counts["false_alarm"] += not best or not best.answered
+        chars["baseline"] += len(shown)
+        chars["sentence"] += len(first)
+    for item in unanswerable:
+        found = library.retrieve(item["question"], k, None, None, mode)
+        best = lead(found.passages, item["question"], found.rarity)
+        counts["said_not_in_book"] += not best or not best.answered
+    n = len(answerable)
+    shares = {key: value / n for key, value in counts.items() if key != "said_not_in_book"}
+    shares["said_not_in_book"] = counts["said_not_in_book"] / max(1, len(unanswerable))
+    shares |= {f"{key}_chars": value / n for key, value in chars.items()}
+    return shares
+
+
+def report(title: str, n: int, m: int, f: dict[str, float], target: float) -> None:
+    print(f"\n{title}: {n} questions")
+    print(f"  answer in the first text shown   baseline (snippet of passage 1, {f['baseline_chars']:.0f} chars) "
+          f"{f['baseline']:.3f}   answer sentence ({f['sentence_chars']:.0f} chars) {f['sentence']:.3f}   "
+          f"lead (1-2 sentences) {f['lead']:.3f}")
+    print(f"  'the book does not seem to say': on these answerable questions {f['false_alarm']:.3f}; "
+          f"on {m} questions the book does not answer {f['said_not_in_book']:.3f}")
+    print(f"  target: answer sentence >= {target} -> {C.verdict(f['sentence'] >= target)}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chapters", type=int, default=30, help="西游记 chapters 1..N (default: %(default)s)")
+    parser.add_argument("--persist", type=Path, help="keep/reuse the indexes in this folder (default: temporary)")
+    parser.add_argument("-k", type=int, default=5, help="passages per question (default: %(default)s)")
+    parser.add_argument("--mode", choices=["hybrid", "bm25", "dense"], default="hybrid")
+    args = parser.parse_args()
+    novella_text = C.load_text(C.REPO / "corpus" / "青石镇的灯.txt")
+    xiyouji_text = C.head_chapters(C.book("西游记"), args.chapters)
+    xiyouji_qa = [item for item in read_jsonl(DATA / "xiyouji_qa.jsonl") if item["chapter"] <= args.chapters]
+    with C.workdir("bench-answer-", args.persist) as work:
+        novella = index("青石镇的灯.txt", novella_text, work / "novella")
+        xiyouji = index("西游记.txt", xiyouji_text, work / f"xiyouji-{args.chapters}")
+        sets = [
+            ("sample novella", novella, read_jsonl(DATA / "novella_qa.jsonl"),
+             read_jsonl(DATA / "novella_not_in_book.jsonl"), 0.8),
+            (f"西游记 chapters 1-{args.chapters}", xiyouji, xiyouji_qa,
+             read_jsonl(DATA / "xiyouji_not_in_book.jsonl"), 0.7),
+        ]
+        print(f"k={args.k}, mode={args.mode}")
+        for title, library, answerable, unanswerable, target in sets:
+            shares = figures(library, answerable, unanswerable, args.k, args.mode)
+            report(title, len(answerable), len(unanswerable), shares, target)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
