@@ -24,8 +24,9 @@ _SENTENCE_END = re.compile(r"[。！？!?…]+[”’」』\"']*|\.(?=\s)[”’
 _CLAUSE_END = re.compile(r"[，,、；;：:]")
 _CLOSERS = "”’」』\"' "
 _N = "0-9零〇一二三四五六七八九十百千万两半廿"
-# (what the question asks, what its answer looks like); the first that matches the question is used
-ANSWER_SHAPES = [
+# (what the question asks, what its answer looks like); the first that matches the question is used. None: a
+# number before the measure word the question counts with (几遍 → 五遍, 多少株 → 三千六百株).
+ANSWER_SHAPES: list[tuple[str, str | None]] = [
     (r"岁数|年纪|几岁|多少岁|how old", rf"[{_N}]+岁|\d+ years"),
     (r"多远|几里|多少里|how far", rf"[{_N}]+里|\d+ (?:miles|leagues)"),
     (r"多高|多长|多深|多宽|多粗|how (?:tall|high|long|deep)", rf"[{_N}]+[丈尺寸里步]|\d+ (?:feet|foot|yards)"),
@@ -35,7 +36,7 @@ ANSWER_SHAPES = [
     (r"哪一?天|哪日|哪一?夜|何日", rf"[正一二三四五六七八九十冬腊]+月|初[一二三四五六七八九十]|[{_N}]+[日号]"),
     (r"什么时辰|几时|几更|什么时候|what time|^when\b",
      r"[子丑寅卯辰巳午未申酉戌亥][时正初]|[一二三四五]更|[一二三]刻|[早午晚]上|夜里|黄昏|傍晚|天亮|o'clock|morning|evening|night"),
-    (r"(?:几|多少)(?P<unit>[个位间家条棵只回遍次种句根本座匹口处层道件张首门艘片块把株人])", ""),
+    (r"(?:几|多少)(?P<unit>[个位间家条棵只回遍次种句根本座匹口处层道件张首门艘片块把株人])", None),
     (r"几|多少|多大|how (?:many|much)", rf"[{_N}]{{2,}}|[{_N[3:]}](?![个声些])|\d"),
     (r"叫什么|什么名|名叫|叫做什么|称作什么|称为什么|自称|号称|唤做什么|名号|what (?:is|was) \w+ (?:name|called)",
      r"[叫唤称名号][做作是为着]|名[叫唤]|[“「‘\"][^”」’\"]{1,8}[”」’\"]|named|called"),
@@ -81,6 +82,7 @@ def sentences(text: str) -> list[str]:
 
 
 def is_question(sentence: str) -> bool:
+    """Whether the sentence asks (ends in ？ or ?, closing quotes aside)."""
     return sentence.rstrip(_CLOSERS).endswith(("？", "?"))
 
 
@@ -103,10 +105,8 @@ def answer_shape(question: str) -> re.Pattern[str] | None:
     """What the answer to this question looks like (a number and its unit, a date, a name), if the question says."""
     for asks, looks in ANSWER_SHAPES:
         match = re.search(asks, question, re.IGNORECASE)
-        if match and "unit" in match.groupdict():
-            return re.compile(rf"[{_N}]+{re.escape(match.group('unit'))}")
         if match:
-            return re.compile(looks, re.IGNORECASE)
+            return re.compile(looks or rf"[{_N}]+{re.escape(match.group('unit'))}", re.IGNORECASE)
     return None
 
 
