@@ -91,10 +91,14 @@ def prompt_of(tokenizer, tokens: int) -> str:
     return text
 
 
+def peak_rss_gb() -> float:
+    """This process's own peak RSS (VmHWM; ru_maxrss would keep the parent's size from before exec)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1e6
+
+
 def measure(row: str, folder: Path | None, prompt_tokens: int, new_tokens: int) -> dict:
     """One row, in this (child) process."""
-    import resource
-
     import torch
 
     import internlm2
@@ -130,7 +134,7 @@ def measure(row: str, folder: Path | None, prompt_tokens: int, new_tokens: int) 
     result["generate_first_s"], result["generate_tok_s"] = timed_generate(model, inputs, new_tokens)
     if chat is not None:  # the random model rarely stops early; SmolLM2 may: tokens/s counts what it made
         result["stream_first_s"], result["stream_tok_s"], result["stream_tokens"] = timed_stream(chat, prompt)
-    result["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    result["peak_rss_gb"] = peak_rss_gb()
     return result
 
 
