@@ -61,18 +61,11 @@ def prompt_completion(messages: list[dict[str, str]]) -> dict[str, list[dict[str
 def load_base(base: str, four_bit: bool) -> tuple[Any, Any]:
     """Model and tokenizer to train: InternLM2 natively (llm.py's loader), 4-bit only on CUDA."""
     import torch
-    from transformers import BitsAndBytesConfig
 
     import llm
 
-    kwargs: dict[str, Any] = {"dtype": torch.float32}
-    if torch.cuda.is_available():
-        half = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        kwargs = {"dtype": half, "device_map": "auto"}
-        if four_bit:
-            kwargs["quantization_config"] = BitsAndBytesConfig(
-                load_in_4bit=True, bnb_4bit_compute_dtype=half, bnb_4bit_quant_type="nf4"
-            )
+    mode = ("nf4" if four_bit else "16bit") if torch.cuda.is_available() else "cpu"
+    kwargs = llm.load_kwargs(mode)
     source = llm.model_source(base)
     tokenizer, model = llm.from_pretrained(source, llm.read_model_config(source), kwargs)
     if source.lower().endswith(".gguf"):  # dequantised to float32 on load: plain weights, but still marked

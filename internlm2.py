@@ -23,6 +23,8 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 from transformers.conversion_mapping import get_checkpoint_conversion_mapping, register_checkpoint_conversion_mapping
 from transformers.core_model_loading import ConversionOps, WeightConverter, WeightRenaming
 
+from llm import end_of_turn_ids
+
 # InternLM2 name → Llama name (regular expressions on the checkpoint's keys)
 RENAMES = {
     r"\.tok_embeddings\.": ".embed_tokens.",
@@ -182,7 +184,7 @@ def convert(source: str | Path, target: str | Path, gguf: bool = False) -> Path:
     dtype = DTYPES.get(str(read_config(folder).get("torch_dtype")), torch.bfloat16)
     tokenizer = load_tokenizer(folder)
     plain = as_plain_llama(load_model(folder, dtype=dtype))
-    plain.generation_config.eos_token_id = end_of_turn_ids(tokenizer)
+    plain.generation_config.eos_token_id = end_of_turn_ids(plain, tokenizer)
     plain.generation_config.pad_token_id = tokenizer.pad_token_id
     target = Path(target)
     plain.save_pretrained(target)
@@ -192,15 +194,6 @@ def convert(source: str | Path, target: str | Path, gguf: bool = False) -> Path:
 
         write_gguf(plain, tokenizer, folder, target / GGUF_FILE)
     return target
-
-
-def end_of_turn_ids(tokenizer: PreTrainedTokenizerFast) -> list[int]:
-    """The eos id and ``<|im_end|>`` (InternLM2 chat ends its turns with it)."""
-    ids = [tokenizer.eos_token_id]
-    im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
-    if im_end is not None and im_end != tokenizer.unk_token_id:
-        ids.append(im_end)
-    return ids
 
 
 def as_plain_llama(model: LlamaForCausalLM) -> LlamaForCausalLM:

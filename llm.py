@@ -295,7 +295,7 @@ class LocalTransformersChat(BaseChatModel):
 
         cancel = threading.Event()  # set when we stop reading: generation ends at the next token
         streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=self.timeout)
-        eos = _end_of_turn_ids(model, tokenizer)
+        eos = end_of_turn_ids(model, tokenizer)
         sampling: dict[str, Any] = {"do_sample": self.temperature > 0}
         if self.temperature > 0:
             sampling["temperature"] = self.temperature
@@ -374,7 +374,7 @@ def _pieces(streamer: Any, timeout: float) -> Iterator[str]:
         raise TimeoutError(f"local model produced no text for {timeout:g} s") from None
 
 
-def _end_of_turn_ids(model: Any, tokenizer: Any) -> list[int]:
+def end_of_turn_ids(model: Any, tokenizer: Any) -> list[int]:
     """Token ids that end a reply: the model's eos ids, the tokenizer's, and InternLM2's ``<|im_end|>``."""
     configured = model.generation_config.eos_token_id
     ids = [configured] if isinstance(configured, int) else list(configured or [])
@@ -444,21 +444,27 @@ def _gb(size: float) -> str:
     return f"{size:.1f} GB" if size >= 0.1 else "< 0.1 GB"
 
 
-def _load_uncached(source: str, want_4bit: bool) -> _Loaded:
+def load_kwargs(mode: str) -> dict[str, Any]:
+    """``from_pretrained`` arguments for a load mode of :func:`_plan`: float32 on CPU, 16-bit on CUDA (bf16 where
+    supported), plus bitsandbytes nf4 for "nf4"."""
     import torch
     from transformers import BitsAndBytesConfig
 
-    config = read_model_config(source)
-    mode, note = _plan(want_4bit, config, _is_gguf(source))
     if mode == "cpu":
-        kwargs: dict[str, Any] = {"dtype": torch.float32}
-    else:
-        half = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        kwargs = {"dtype": half, "device_map": "auto"}
+        return {"dtype": torch.float32}
+    half = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    kwargs: dict[str, Any] = {"dtype": half, "device_map": "auto"}
     if mode == "nf4":
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_compute_dtype=half, bnb_4bit_quant_type="nf4"
         )
+    return kwargs
+
+
+def _load_uncached(source: str, want_4bit: bool) -> _Loaded:
+    config = read_model_config(source)
+    mode, note = _plan(want_4bit, config, _is_gguf(source))
+    kwargs = load_kwargs(mode)
     print(f"[novelchat] loading {source}: {note} ...", file=sys.stderr, flush=True)
     try:
         tokenizer, model = from_pretrained(source, config, kwargs)

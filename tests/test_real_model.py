@@ -123,7 +123,7 @@ def test_smollm2_loads_from_its_gguf_on_cpu_and_stops_at_im_end(smollm2):
     assert model.dtype == torch.float32 and model.device.type == "cpu"
     assert smollm2.load_note == "GGUF dequantised to float32 on CPU, weights ≈ 0.5 GB of RAM"
     assert tokenizer.eos_token == "<|im_end|>"
-    assert llm._end_of_turn_ids(model, tokenizer) == [tokenizer.convert_tokens_to_ids("<|im_end|>")]
+    assert llm.end_of_turn_ids(model, tokenizer) == [tokenizer.convert_tokens_to_ids("<|im_end|>")]
 
     reply = smollm2.invoke([("system", "You are a helpful assistant."), ("human", "What is the capital of France?")])
     assert "Paris" in reply.content and clean(reply.content)
