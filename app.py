@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,10 +19,12 @@ from card_draft import CardDraftError, draft_card, save_card
 from characters import Persona, load_personas, parse_card
 from config import Settings, get_settings
 from gen_chroma import BackgroundBuild
-from llm import LLMUnavailable, backend_status, friendly_error, load_chat_model
+from index_store import BookEntry
+from llm import LLMUnavailable, backend_status, friendly_error, load_chat_model, resolve_backend
 from ragchat import ChatTurn, answer_question, greeting, highlight, roleplay_reply, to_messages, transcript_markdown
 from retrieval import Library, NoIndexError
-from voice import SpeechStream, VoiceError, open_speech, warm
+from scope import Scope
+from voice import SpeechStream, VoiceError, missing_voice_tool, open_speech, warm
 
 log = logging.getLogger(__name__)
 POLL_S = 2.0  # how often an open page shows the build's progress while one runs (no timer otherwise)
@@ -37,6 +40,10 @@ TEXT = {
         "voice": "朗读回复", "voice_in_use": "语音", "voice_poor": "此语言在本机没有好的离线语音",
         "export": "导出对话（Markdown）", "reader": "读者", "new_character": "从书中创建角色", "regenerate": "重新生成",
         "character_name": "角色名", "create": "创建角色卡", "drafting": "正在从书中整理这个角色……",
+        "choose": "请选择", "read_to_each": "每本书我读到了第几章", "card_saved": "已创建角色卡，保存在 {path}",
+        "retrieval_only": "未配置模型：仅检索模式（回复是书中的原句与段落）", "add_model": "如何接入对话模型",
+        "preparing": "准备中……", "books_read": "第 {done}/{total} 本", "chunks": "{done}/{total} 段",
+        "no_ffmpeg": "没有找到 ffmpeg：朗读需要它（apt install ffmpeg / brew install ffmpeg）",
     },
     "en": {
         "title": "NovelChat", "book": "Book", "all_books": "All books", "mode": "Mode", "qa": "Ask the book",
@@ -52,6 +59,11 @@ TEXT = {
         "export": "Export chat (Markdown)", "reader": "Reader", "new_character": "New character from the book",
         "regenerate": "Regenerate", "character_name": "Name", "create": "Create card",
         "drafting": "Gathering this character from the book…",
+        "choose": "Choose", "read_to_each": "How far I have read in each book", "card_saved": "Card created: {path}",
+        "retrieval_only": "No chat model: retrieval-only (replies are the book's own sentences and passages)",
+        "add_model": "How to add a chat model", "preparing": "Preparing…", "books_read": "book {done}/{total}",
+        "chunks": "{done}/{total} passages",
+        "no_ffmpeg": "ffmpeg not found: speaking replies needs it (apt install ffmpeg / brew install ffmpeg)",
     },
 }
 
@@ -102,44 +114,99 @@ def cards_as_of(folder: str, stamp: tuple) -> list[Persona]:
 
 
 @st.cache_data(ttl=30)
-def status_line(_settings: Settings) -> tuple[bool, str]:
+def server_status(_settings: Settings) -> tuple[bool, str]:
+    """A model server's status: probed over the network, so at most every 30 s."""
     status = backend_status(_settings)
     return status.ready, status.message
 
 
+def model_status(settings: Settings) -> tuple[bool, str]:
+    """Whether the chat model can answer, in one line; a local model's status is read afresh (it costs nothing, and
+    it changes when the first answer loads the model)."""
+    if resolve_backend(settings) == "openai":
+        return server_status(settings)
+    status = backend_status(settings)
+    return status.ready, status.message
+
+
+def status_panel(settings: Settings, t: dict) -> None:
+    """One short line on the chat model; with none, how to add one folds out."""
+    ready, message = model_status(settings)
+    if resolve_backend(settings) == "none":
+        st.caption(f"○ {t['retrieval_only']}")
+        with st.expander(t["add_model"]):
+            st.markdown(ADD_MODEL_HELP)
+    else:
+        st.caption(f"{t['backend']}: {'●' if ready else '○'} {message}")
+
+
+ADD_MODEL_HELP = """任选一种 / any one of:
+- **本地模型 / a local model**: `NOVELCHAT_LLM_MODEL=smollm2` (CPU, bundled), or a Hugging Face folder or id such as
+  `internlm/internlm2_5-7b-chat` (GPU; 4-bit with `NOVELCHAT_LLM_LOAD_IN_4BIT=true`).
+- **模型服务 / a server** (LMDeploy, vLLM, Ollama): `NOVELCHAT_LLM_BASE_URL=http://127.0.0.1:23333/v1` and
+  `NOVELCHAT_LLM_MODEL=<name>`.
+
+写进 `.env` 后重启 `python start.py` / put it in `.env`, then restart. See the README."""
+
+
+def reading_scope(books: list[BookEntry], t: dict) -> Scope:
+    """The reader's scope over ``books``, each with its own chapter limit set by its own slider.
+
+    Each book's limit lives in the session under the book's title, so it survives switching book, mode or
+    character and a book's chapter count changing as it is indexed. A slider starts at chapter 1 at the lowest;
+    at its end, the whole book."""
+    read_to: dict[str, int] = st.session_state.setdefault("read_to", {})
+    many = len([b for b in books if b.last_chapter > 1]) > 1
+    with st.expander(t["read_to_each"]) if many else st.container():
+        for book in books:
+            if book.last_chapter > 1:
+                value = min(max(read_to.get(book.title, book.last_chapter), 1), book.last_chapter)
+                label = f"《{book.title}》" if many else t["spoiler"]
+                read_to[book.title] = st.slider(label, 1, book.last_chapter, value, key=f"read_to::{book.title}")
+    return Scope.of({book.title: limit_of(read_to.get(book.title), book.last_chapter) for book in books})
+
+
+def limit_of(read_to: int | None, last_chapter: int) -> int | None:
+    """A slider's chapter as a limit: None when the reader has read to the end (or never set it)."""
+    return None if read_to is None or read_to >= last_chapter else read_to
+
+
 def sidebar(settings: Settings, library: Library, t: dict) -> dict:
-    """The sidebar controls; returns the reader's choices."""
+    """The sidebar controls; returns the reader's choices, the reader's scope among them."""
     with st.sidebar:
         st.radio(t["language"], ["zh", "en"], key="lang", horizontal=True,
                  format_func=lambda code: "中文" if code == "zh" else "English")
         books = library.books()
         titles = [b.title for b in books]
-        book = st.selectbox(t["book"], [None, *titles], key="book",
+        book = st.selectbox(t["book"], [None, *titles], key="book", placeholder=t["choose"],
                             format_func=lambda title: t["all_books"] if title is None else f"《{title}》")
         mode = st.radio(t["mode"], ["qa", "roleplay"], key="mode", horizontal=True, format_func=lambda m: t[m])
         persona = None
         if mode == "roleplay":
             personas = [p for p in cards(settings.characters_dir) if not p.book or p.book in titles]
-            persona = st.selectbox(t["character"], personas, key="persona",
+            persona = st.selectbox(t["character"], personas, key="persona", placeholder=t["choose"],
                                    format_func=lambda p: f"{p.name}（{p.book}）" if p.book else p.name)
             if titles:
                 new_character_panel(settings, titles, book, t)
-        scope = [b for b in books if b.title in (book, persona.book if persona else None)] or books
-        last = max((b.last_chapter for b in scope), default=0)
-        limit = st.slider(t["spoiler"], 0, last, last, key=f"limit-{last}") if last > 0 else None
+        if persona is not None:
+            in_scope = [b for b in books if b.title == persona.book]
+        else:
+            in_scope = [b for b in books if b.title == book] or books
+        scope = reading_scope(in_scope, t)
         voice_on = st.toggle(t["voice"], value=False, key="voice")
-        st.button(t["clear"], on_click=lambda: st.session_state.pop("messages", None), width="stretch")
-        export_button(book, persona, t)
-        ready, message = status_line(settings)
-        st.caption(f"{t['backend']}: {'●' if ready else '○'} {message}")
+        if voice_on and (missing := missing_voice_tool()):
+            st.caption(f":material/volume_off: {t['no_ffmpeg']} ({missing})")
+        st.button(t["clear"], on_click=clear_conversation, width="stretch")
+        export_slot = st.empty()  # filled once the page's conversation is complete
+        status_slot = st.container()
         library_panel(settings, library, titles, t)
         with st.expander(t["settings"]):
             top_k = st.slider(t["top_k"], 1, 10, settings.top_k, key="top_k")
             manifest = library.manifest
             st.caption(f"{t['index']}: {settings.persist_dir} · {manifest.embedding or '-'} · "
                        f"{manifest.vector_store} · {sum(b.chunks for b in books)} chunks")
-    return {"book": book, "mode": mode, "persona": persona, "limit": None if limit in (None, last) else limit,
-            "titles": titles, "voice": voice_on, "top_k": top_k}
+    return {"book": book, "mode": mode, "persona": persona, "scope": scope, "titles": titles, "voice": voice_on,
+            "top_k": top_k, "export_slot": export_slot, "status_slot": status_slot}
 
 
 def new_character_panel(settings: Settings, titles: list[str], book: str | None, t: dict) -> None:
@@ -151,20 +218,29 @@ def new_character_panel(settings: Settings, titles: list[str], book: str | None,
         st.button(t["create"], on_click=create_character, args=(settings, t), width="stretch")
         if note := st.session_state.pop("new_character_note", None):
             st.warning(note)
+        if saved := st.session_state.pop("new_character_saved", None):
+            st.success(t["card_saved"].format(path=saved), icon=":material/check_circle:")
 
 
 def create_character(settings: Settings, t: dict) -> None:
-    """Button callback: draft, save and select the new character (runs before the page is drawn again)."""
-    state = st.session_state
+    """Button callback: draft (from the chapters the reader has read), save and select the new character (runs
+    before the page is drawn again); the page then says where the card was saved."""
+    state, library = st.session_state, open_library(settings)
     try:
+        book = library.find_book(state["new_character_book"])
+        read_to = state.setdefault("read_to", {}).get(book.title)
+        scope = Scope.of({book.title: limit_of(read_to, book.last_chapter)})
         with st.spinner(t["drafting"]):
-            card = draft_card(state["new_character_name"], state["new_character_book"], open_library(settings),
-                              chat_model(settings)[0])
+            card = draft_card(state["new_character_name"], scope, library, chat_model(settings)[0])
         path = save_card(card, settings.characters_dir)
-    except CardDraftError as error:
+    except (CardDraftError, NoIndexError) as error:
         state["new_character_note"] = str(error)
         return
+    except OSError as error:  # the characters folder cannot be written
+        state["new_character_note"] = f"角色卡无法保存 / the card cannot be saved: {error}"
+        return
     state["persona"], state["new_character_name"] = parse_card(card, path.name), ""
+    state["new_character_saved"] = str(path)
 
 
 @dataclass(frozen=True)
@@ -203,9 +279,8 @@ def indexing_progress(job: BackgroundBuild, library: Library, drawn: Drawn, t: d
     tick = st.session_state.get("progress_drawn") == drawn.run  # a later call for the same page run: a tick
     st.session_state["progress_drawn"] = drawn.run
     if job.running:
-        stage = t["lexical"] if job.stage == "lexical" else t["dense"]
         fraction = min(job.done / job.total, 1.0) if job.total else 0.0
-        st.progress(fraction, text=f"{t['indexing']}: {stage}《{job.book}》 {job.done}/{job.total}")
+        st.progress(fraction, text=f"{t['indexing']}: {progress_text(job, t)}")
     if tick and (job.finished != drawn.builds or tuple(b.title for b in library.books()) != drawn.titles):
         st.rerun()
     if not job.running and job.error:
@@ -214,6 +289,15 @@ def indexing_progress(job: BackgroundBuild, library: Library, drawn: Drawn, t: d
         st.success(f"{t['indexed']} ({job.report.seconds:.0f} s)")
         for warning in job.report.warnings:
             st.warning(warning)
+
+
+def progress_text(job: BackgroundBuild, t: dict) -> str:
+    """What the build is doing, in words: which book of how many it reads, or how far a book's vectors are."""
+    if not job.book or not job.total:
+        return t["preparing"]
+    if job.stage == "lexical":
+        return f"{t['lexical']} {t['books_read'].format(done=job.done, total=job.total)}《{job.book}》"
+    return f"{t['dense']}《{job.book}》 {t['chunks'].format(done=job.done, total=job.total)}"
 
 
 def sources_panel(passages: list[dict], t: dict) -> None:
@@ -237,8 +321,25 @@ def avatar(role: str, choices: dict) -> str | None:
 
 
 def conversation_key(choices: dict) -> tuple:
+    """Which conversation the page shows: one per (book, mode, character), each kept while the reader switches."""
     persona: Persona | None = choices["persona"]
-    return choices["mode"], choices["book"], persona.name if persona else None
+    return choices["book"], choices["mode"], persona.name if persona else None
+
+
+def current_conversation(choices: dict, llm: BaseChatModel | None) -> list[dict]:
+    """The messages of the conversation the choices select; a new one opens with the greeting."""
+    conversations: dict[tuple, list[dict]] = st.session_state.setdefault("conversations", {})
+    key = conversation_key(choices)
+    if key not in conversations:
+        opening = greeting(choices["persona"], choices["scope"], llm)
+        conversations[key] = [{"role": "assistant", "content": opening, "sources": []}]
+    st.session_state["shown_conversation"] = key
+    return conversations[key]
+
+
+def clear_conversation() -> None:
+    """Button callback: forget the conversation on screen (the others are kept); it opens again with a greeting."""
+    st.session_state.get("conversations", {}).pop(st.session_state.get("shown_conversation"), None)
 
 
 def main() -> None:
@@ -256,12 +357,7 @@ def main() -> None:
         st.warning(llm_error)
     if not choices["titles"]:
         st.info(t["no_books"])
-    if st.session_state.get("conversation") != conversation_key(choices) or "messages" not in st.session_state:
-        st.session_state["conversation"] = conversation_key(choices)
-        opening = greeting(choices["persona"], choices["titles"], llm)
-        st.session_state["messages"] = [{"role": "assistant", "content": opening, "sources": []}]
-    messages = st.session_state["messages"]
-    st.session_state.setdefault("export", {})["messages"] = messages  # what the export reads
+    messages = current_conversation(choices, llm)
     persona = choices["persona"]
     prompt = st.chat_input(t["say"].format(name=persona.name) if persona else t["ask"], key="chat_input")
     prompt = prompt or st.session_state.pop("regenerate", None)
@@ -270,6 +366,10 @@ def main() -> None:
     conversation(messages, choices, library, llm, settings, t)
     if llm is not None and len(messages) >= 3 and messages[-1]["role"] == "assistant":
         st.button(t["regenerate"], on_click=regenerate, icon=":material/refresh:", type="tertiary")
+    with choices["export_slot"]:  # drawn last, so both hold what the page now shows
+        export_button(messages, choices, t)
+    with choices["status_slot"]:
+        status_panel(settings, t)
 
 
 def conversation(messages: list[dict], choices: dict, library: Library, llm: BaseChatModel | None,
@@ -294,7 +394,7 @@ def unanswered(messages: list[dict], index: int) -> bool:
 def show_message(message: dict, choices: dict, t: dict) -> None:
     """A kept message: its text, its audio if it was spoken, its sources."""
     with st.chat_message(message["role"], avatar=avatar(message["role"], choices)):
-        st.markdown(message["content"])
+        st.markdown(inert(message["content"], message.get("verbatim", False)))
         if message.get("audio"):
             st.audio(message["audio"], format="audio/mp3")
         sources_panel(message["sources"], t)
@@ -302,7 +402,7 @@ def show_message(message: dict, choices: dict, t: dict) -> None:
 
 def regenerate() -> None:
     """Button callback: drop the last reply and ask the same message again (a model gives another answer)."""
-    messages = st.session_state["messages"]
+    messages = st.session_state["conversations"][st.session_state["shown_conversation"]]
     messages.pop()
     st.session_state["regenerate"] = messages.pop()["content"]
 
@@ -324,32 +424,49 @@ def respond(asked: list[dict], choices: dict, library: Library, llm: BaseChatMod
             st.caption(f"ℹ️ {note}")
         speech = start_speech(choices, llm, settings, t) if choices["voice"] else None
         player, played = st.empty(), []
-        text = st.write_stream(spoken(turn, speech, player, played))
+        verbatim, written = llm is None, []  # with no model, the reply is the book's own text
+        st.write_stream(inert(piece, verbatim) for piece in kept(spoken(turn, speech, player, played), written))
         audio = finish_speech(speech, player, played)
         sources = [{"citation": p.citation, "parts": highlight(p.text.strip(), prompt)} for p in turn.passages]
         sources_panel(sources, t)
-    return {"role": "assistant", "content": text, "sources": sources, "audio": audio}
+    return {"role": "assistant", "content": "".join(written), "sources": sources, "audio": audio,
+            "verbatim": verbatim}
 
 
-def export_button(book: str | None, persona: Persona | None, t: dict) -> None:
-    """Download the conversation, each answer with its sources, as Markdown: made when clicked, so never stale.
+def kept(pieces: Iterator[str], written: list[str]) -> Iterator[str]:
+    """Pass the pieces through, keeping each in ``written``."""
+    for piece in pieces:
+        written.append(piece)
+        yield piece
 
-    The download runs outside the page script, so it reads the messages from a plain dict the script keeps current.
+
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def inert(text: str, verbatim: bool) -> str:
+    """Text safe to show as Markdown: book text (``verbatim``) shown as written, never as Markdown or HTML; in a
+    model's reply, no image (a book or a prompt could make the reader's browser fetch any address)."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", text) if verbatim else text.replace("![", "!\\[")
+
+
+def export_button(messages: list[dict], choices: dict, t: dict) -> None:
+    """Download the conversation on screen, each answer with its sources, as Markdown.
+
+    The file is made with the page (a few kilobytes), drawn after the conversation so it holds every message shown.
+    Made on click instead, its one-off file would be collected by the next script run of any page (a progress
+    tick included) before the browser fetched it: the download failed with a 404.
     """
-    chat = st.session_state.setdefault("export", {})
+    persona: Persona | None = choices["persona"]
     speaker = {"user": t["reader"], "assistant": persona.name if persona else t["title"]}
-    scope = f"《{book}》" if book else t["all_books"]
-
-    def markdown() -> str:
-        title = f"{t['title']} · {persona.name if persona else t['qa']} · {scope} · {datetime.now():%Y-%m-%d %H:%M}"
-        turns = []
-        for message in chat.get("messages", []):
-            sources = [(s["citation"], "".join(piece for piece, _ in s["parts"])) for s in message["sources"]]
-            turns.append((speaker[message["role"]], message["content"], sources))
-        return transcript_markdown(title, turns)
-
-    st.download_button(t["export"], markdown, file_name=f"novelchat-{datetime.now():%Y%m%d-%H%M}.md",
-                       mime="text/markdown", on_click="ignore", icon=":material/download:", width="stretch")
+    scope = f"《{choices['book']}》" if choices["book"] else t["all_books"]
+    title = f"{t['title']} · {persona.name if persona else t['qa']} · {scope} · {datetime.now():%Y-%m-%d %H:%M}"
+    turns = []
+    for message in messages:
+        sources = [(s["citation"], "".join(piece for piece, _ in s["parts"])) for s in message["sources"]]
+        turns.append((speaker[message["role"]], message["content"], sources))
+    st.download_button(t["export"], transcript_markdown(title, turns), mime="text/markdown", on_click="ignore",
+                       file_name=f"novelchat-{datetime.now():%Y%m%d-%H%M}.md", icon=":material/download:",
+                       width="stretch")
 
 
 def start_speech(choices: dict, llm: BaseChatModel | None, settings: Settings, t: dict) -> SpeechStream | None:
@@ -361,7 +478,7 @@ def start_speech(choices: dict, llm: BaseChatModel | None, settings: Settings, t
     try:
         speech = open_speech(settings, card, llm, reply_lang=lang)
     except VoiceError as error:
-        st.caption(f"🔇 {error}")
+        st.caption(f":material/volume_off: {error}")
         return None
     if speech is not None:
         choice = speech.choice
@@ -395,7 +512,7 @@ def finish_speech(speech: SpeechStream | None, player: DeltaGenerator, played: l
     try:
         audio = speech.audio("mp3")
     except (VoiceError, OSError) as error:
-        player.caption(f"🔇 {error}")
+        player.caption(f":material/volume_off: {error}")
         return None
     player.audio(audio, format="audio/mp3", autoplay=not played)
     return audio
@@ -407,10 +524,10 @@ def reply(
 ) -> ChatTurn:
     """The chain for the chosen mode."""
     if choices["persona"] is not None:
-        return roleplay_reply(prompt, choices["persona"], library, llm, max_chapter=choices["limit"],
-                              history=history, history_budget=settings.history_token_budget)
-    return answer_question(prompt, library, llm, book=choices["book"], max_chapter=choices["limit"],
-                           k=choices["top_k"], history=history, history_budget=settings.history_token_budget)
+        return roleplay_reply(prompt, choices["persona"], library, llm, choices["scope"], history=history,
+                              history_budget=settings.history_token_budget)
+    return answer_question(prompt, library, llm, choices["scope"], k=choices["top_k"], history=history,
+                           history_budget=settings.history_token_budget)
 
 
 main()

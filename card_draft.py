@@ -5,6 +5,9 @@ retrieved, the character's own quoted lines become the card's examples, and — 
 the model drafts description, personality, scenario, greeting and speech rules from them (as JSON). Without a
 model, or when its answer is not usable, the card is built from the book alone. The result is a Character Card V2
 file in the characters folder, which the reader can edit like any other card.
+
+A card is drafted within the reader's scope: only chapters the reader has read are searched, and the card records
+the last chapter it draws on (``drafted_to``), so a reader who has read less never sees it whole.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from langchain_core.output_parsers import StrOutputParser
 from characters import Persona, parse_card
 from ragchat import character_lines, format_passages
 from retrieval import Library
+from scope import Scope
 
 DRAFT_REQUEST = """下面是小说《{book}》中与「{name}」有关的段落，以及{name}亲口说过的话。
 请据此为{name}写一张角色扮演用的人物卡，只输出一个 JSON 对象，不要输出其他文字。字段：
@@ -43,14 +47,16 @@ class CardDraftError(ValueError):
     """The card cannot be drafted (no such name in the book, or a card of that name exists); one friendly line."""
 
 
-def draft_card(name: str, book: str, library: Library, llm: BaseChatModel | None = None) -> dict:
-    """A Character Card V2 for ``name`` from ``book``: lines from the book, the rest drafted by the model if any."""
+def draft_card(name: str, scope: Scope, library: Library, llm: BaseChatModel | None = None) -> dict:
+    """A Character Card V2 for ``name`` from the one book of ``scope``, as far as the reader has read it: lines from
+    the book, the rest drafted by the model if any."""
     name = name.strip()
     if not name:
         raise CardDraftError("请填写角色名 / enter the character's name")
-    passages = [p for p in library.retrieve(name, 12, book, mode="bm25").passages if name in p.text]
+    (book,) = scope.titles
+    passages = [p for p in library.retrieve(name, scope, 12, mode="bm25").passages if name in p.text]
     if not passages:
-        raise CardDraftError(f"《{book}》里没有找到「{name}」/ no {name!r} in {book}")
+        raise CardDraftError(f"《{book}》{_read_so_far(scope.limit(book))}里没有找到「{name}」/ no {name!r} in {book}")
     lines = [line for line in character_lines(passages, Persona(name=name), limit=12) if len(line) >= 4]
     spoken = next((line for line in lines if len(line) >= 8), lines[0] if lines else "")
     fields = {
@@ -71,9 +77,16 @@ def draft_card(name: str, book: str, library: Library, llm: BaseChatModel | None
             "scenario": fields["scenario"], "first_mes": fields["first_mes"], "mes_example": examples,
             "creator_notes": f"Drafted by NovelChat from {book} ({'with a chat model' if llm else 'book only'}).",
             "tags": [book],
-            "extensions": {"novelchat": {"book": book, "aliases": [], "speech_rules": fields["speech_rules"]}},
+            "extensions": {"novelchat": {
+                "book": book, "aliases": [], "speech_rules": fields["speech_rules"],
+                "drafted_to": max(p.chapter for p in passages),
+            }},
         },
     }
+
+
+def _read_so_far(limit: int | None) -> str:
+    return "" if limit is None else f"前 {limit} 章"
 
 
 def _drafted_fields(name: str, book: str, lines: list[str], passages: list, llm: BaseChatModel) -> dict:

@@ -5,7 +5,8 @@ becomes the character's avatar in the chat).
 Besides the V1 fields, a card's ``system_prompt``, ``post_history_instructions`` and lorebook (``character_book``:
 entries join the prompt when the conversation mentions one of their keys) are honoured.
 NovelChat's own fields live in ``data.extensions.novelchat``: ``book``, ``aliases``, ``speech_rules``,
-``voice`` and ``translate``. Cards without them (brought from SillyTavern) work too.
+``voice``, ``translate`` and ``drafted_to`` (the last chapter a card NovelChat drafted from the book draws on).
+Cards without them (brought from SillyTavern) work too.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import base64
 import json
 import logging
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -64,6 +65,7 @@ class Persona:
     system_prompt: str = ""  # the card's own system prompt; ``{{original}}`` stands for NovelChat's
     post_history_instructions: str = ""
     lore: list[LoreEntry] = field(default_factory=list)
+    drafted_to: int | None = None  # a card drafted from the book: the last chapter its text draws on
 
     @property
     def names(self) -> list[str]:
@@ -79,6 +81,16 @@ class Persona:
                 chosen.append(self.fill(entry.content))
                 used += len(entry.content)
         return chosen
+
+    def as_read_to(self, chapter: int | None) -> Persona:
+        """The card for a reader who has read to ``chapter`` (None: the whole book). A card drafted from later
+        chapters keeps its name, aliases, voice and picture; its description, greeting, examples, rules and lorebook
+        (written from those chapters) are left out. A hand-written card is the author's, and is kept whole."""
+        if self.drafted_to is None or chapter is None or self.drafted_to <= chapter:
+            return self
+        return replace(self, description=f"《{self.book}》中的人物{self.name}。", personality="",
+                       scenario=f"读者在《{self.book}》的故事里遇见了{self.name}。", first_mes="", mes_example="",
+                       speech_rules=[], lore=[], system_prompt="", post_history_instructions="")
 
     def opening(self) -> str:
         """What the character says first: the card's ``first_mes``, or a silent look when the card has none."""
@@ -112,6 +124,7 @@ class _NovelChatFields(_Lenient):
     speech_rules: Texts = []
     voice: dict = {}
     translate: dict | None = None
+    drafted_to: Annotated[int, Field(ge=0)] | None = None
 
 
 class _Extensions(_Lenient):
@@ -173,6 +186,7 @@ def parse_card(raw: Any, source: str = "") -> Persona:
         name=card.name, description=card.description, personality=card.personality, scenario=card.scenario,
         first_mes=card.first_mes, mes_example=card.mes_example, book=own.book, aliases=own.aliases,
         speech_rules=own.speech_rules, voice=own.voice, translate=own.translate, source=source,
+        drafted_to=own.drafted_to,
         system_prompt=card.system_prompt, post_history_instructions=card.post_history_instructions,
         lore=[LoreEntry(keys=entry.keys, content=entry.content, constant=entry.constant, order=entry.insertion_order)
               for entry in card.character_book.entries if entry.enabled and entry.content],

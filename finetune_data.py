@@ -24,6 +24,7 @@ from langchain_core.output_parsers import StrOutputParser
 from characters import Persona
 from ragchat import approx_tokens, roleplay_messages
 from retrieval import Library
+from scope import Scope
 from speakers import Quote, attribute
 
 Messages = list[dict[str, str]]
@@ -108,8 +109,9 @@ def _scene(narration: str) -> str:
 
 
 def system_prompt(persona: Persona, max_chapter: int | None) -> str:
-    """The app's role-play system prompt for this card (no retrieved lines: the model learns them)."""
-    return str(roleplay_messages(persona, "", [], [], 0, max_chapter)[0].content)
+    """The app's role-play system prompt for this card, for a reader at ``max_chapter`` of its book (no retrieved
+    lines: the model learns them)."""
+    return str(roleplay_messages(persona, "", [], [], 0, Scope.of({persona.book: max_chapter}))[0].content)
 
 
 def qa_examples(library: Library, book: str, llm: BaseChatModel, max_chapter: int | None, count: int) -> list[Messages]:

@@ -35,6 +35,7 @@ from grounding import supported, with_citations
 from lexical import query_tokens
 from llm import friendly_error
 from retrieval import Library, Mode, NoIndexError, Passage, Retrieval
+from scope import Scope
 from speakers import lines_of
 
 
@@ -47,20 +48,6 @@ def open_library(persist_dir: Path | None = None) -> Library:
     return Library(settings)
 
 
-def retrieve(
-    question: str,
-    k: int = 5,
-    book: str | None = None,
-    max_chapter: int | None = None,
-    *,
-    mode: Mode = "hybrid",
-    persist_dir: Path | None = None,
-) -> Retrieval:
-    """The k passages that best answer ``question``, with citations; never past ``max_chapter``."""
-    return open_library(persist_dir).retrieve(question, k, book, max_chapter, mode)
-
-
-# --- evaluation -------------------------------------------------------------------------------------
 def squash(text: str) -> str:
     """Lower-case text without whitespace or punctuation, for answer matching."""
     return "".join(
@@ -88,7 +75,7 @@ def evaluate(
 ) -> EvalResult:
     """Recall@k and MRR of ``library`` on a QA file (each question searched in its ``doc`` book)."""
     hits, reciprocal, n = 0, 0.0, 0
-    books = {entry.file: entry.book_id for entry in library.books()}
+    books = {entry.file: entry.title for entry in library.books()}
     for line in qa_file.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
@@ -96,7 +83,8 @@ def evaluate(
         doc = item.get("doc")
         if doc and doc not in books:
             raise NoIndexError(f"评测文件提到的 {doc} 不在索引中 / {doc} is not in the index; index it first")
-        result = library.retrieve(item["question"], k, books.get(doc), None, mode)
+        scope = Scope.whole([books[doc]]) if doc else library.scope_of_all()
+        result = library.retrieve(item["question"], scope, k, mode)
         rank = next((i for i, p in enumerate(result.passages, 1)
                      if is_hit(p, item.get("answers", []), item.get("evidence_spans", []))), None)
         n += 1
@@ -155,10 +143,6 @@ class ChatTurn:
     spoken: str | None = None  # what the voice reads, when not the whole text (retrieval-only: the answer sentence)
 
 
-def spoiler_text(max_chapter: int | None) -> str:
-    return "全书结尾" if max_chapter is None else f"第 {max_chapter} 章"
-
-
 def format_passages(passages: Sequence[Passage]) -> str:
     """The passages numbered [1], [2]… with their citations, as the QA prompt shows them."""
     return "\n\n".join(f"[{n}] {p.citation}\n{p.text.strip()}" for n, p in enumerate(passages, 1))
@@ -206,26 +190,26 @@ def answer_question(
     question: str,
     library: Library,
     llm: BaseChatModel | None,
+    scope: Scope,
     *,
-    book: str | None = None,
-    max_chapter: int | None = None,
     k: int = 5,
     history: Sequence[BaseMessage] = (),
     history_budget: int = 1500,
 ) -> ChatTurn:
-    """QA: retrieve, then stream a grounded answer citing [n] (or, with no model, the passages). When no sentence of
-    the passages holds much of what is asked, the answer opens by saying the book does not seem to say."""
-    found = library.retrieve(question, k, book, max_chapter)
+    """QA within the reader's scope: retrieve, then stream a grounded answer citing [n] (or, with no model, the
+    passages). When no sentence of the passages holds much of what is asked, the answer opens by saying the book does
+    not seem to say."""
+    found = library.retrieve(question, scope, k)
     best = lead(found.passages, question, found.rarity)
     if llm is None:
         text = retrieval_only_answer(found.passages, question, best)
         return ChatTurn(found.passages, found.notes, iter([text]), spoken_answer(best, question))
     if not found.passages:
         return ChatTurn([], found.notes, iter([" / ".join(NOTHING_FOUND)]))
-    title = book or "、".join(sorted({p.book for p in found.passages}))
+    title = scope.titles[0] if len(scope.titles) == 1 else "、".join(sorted({p.book for p in found.passages}))
     chain = qa_prompt() | llm | StrOutputParser()
     stream = chain.stream({
-        "book": title, "limit": spoiler_text(max_chapter), "passages": format_passages(found.passages),
+        "book": title, "limit": scope.describe(), "passages": format_passages(found.passages),
         "question": question, "history": trim_history(history, history_budget),
     })
     pieces = with_citations(stream, found.passages, question)
@@ -299,13 +283,15 @@ def roleplay_messages(
     lines: Sequence[str],
     history: Sequence[BaseMessage],
     history_budget: int,
-    max_chapter: int | None = None,
+    scope: Scope,
 ) -> list[BaseMessage]:
-    """The role-play prompt: persona, speech rules, the character's own lines, trimmed history, the message.
+    """The role-play prompt: persona, speech rules, the character's own lines, trimmed history, the message; the
+    reader's place in the book (``scope``) is in it, and a card drafted from later chapters than that is not.
 
     A card's lorebook entries mentioned in the last turns join the system prompt; its own ``system_prompt`` wraps
     NovelChat's (at ``{{original}}``, else before it), and its ``post_history_instructions`` close it.
     """
+    persona = visible_persona(persona, scope)
     trimmed = trim_history(history, history_budget)
     system = ROLEPLAY_SYSTEM.format(
         name=persona.name,
@@ -315,7 +301,7 @@ def roleplay_messages(
         rules="\n".join(f"- {rule}" for rule in persona.speech_rules) or "- 保持人物一贯的说话方式",
         examples=persona.fill(persona.mes_example).replace("<START>", "").strip() or "（无）",
         lines="\n".join(f"- “{line}”" for line in lines) or "（无）",
-        limit=spoiler_text(max_chapter),
+        limit=scope.describe(),
     )
     lore = persona.lore_for([*(str(m.content) for m in trimmed[-2:]), message])
     if lore:
@@ -333,35 +319,48 @@ def roleplay_reply(
     persona: Persona,
     library: Library | None,
     llm: BaseChatModel | None,
+    scope: Scope,
     *,
-    max_chapter: int | None = None,
     history: Sequence[BaseMessage] = (),
     history_budget: int = 1500,
 ) -> ChatTurn:
-    """Role-play: retrieve the character's lines for this message (ChatHaruhi's idea), then reply in character."""
+    """Role-play: retrieve the character's lines for this message (ChatHaruhi's idea) from the character's book as
+    far as the reader has read it (``scope``), then reply in character."""
     found = Retrieval([], [])
-    if library and persona.book and persona.book in {b.title for b in library.books()}:
-        found = library.retrieve(f"{persona.name} {message}", 8, persona.book, max_chapter)
+    own = scope.only(persona.book)
+    if library and own.read_to and persona.book in {b.title for b in library.books()}:
+        found = library.retrieve(f"{persona.name} {message}", own, 8)
     lines = character_lines(found.passages, persona)
     if llm is None:
         said = " ".join(f"“{line}”" for line in lines[:3])
-        text = f"（仅检索模式）{persona.name}在书中说过：{said}" if said else persona.opening()
+        text = f"（仅检索模式）{persona.name}在书中说过：{said}" if said else visible_persona(persona, scope).opening()
         return ChatTurn(found.passages, found.notes, iter([text]))
-    messages = roleplay_messages(persona, message, lines, history, history_budget, max_chapter)
+    messages = roleplay_messages(persona, message, lines, history, history_budget, scope)
     return ChatTurn(found.passages, found.notes, _guarded(llm.pipe(StrOutputParser()).stream(messages)))
 
 
-def greeting(persona: Persona | None, books: Sequence[str], llm: BaseChatModel | None = None) -> str:
-    """The proactive first message: the card's first_mes (or one generated in character), or the guide's hello."""
+def visible_persona(persona: Persona, scope: Scope) -> Persona:
+    """The card as the reader may see it: one NovelChat drafted from chapters past the reader's limit for its book
+    keeps only what does not come from those chapters (``Persona.as_read_to``)."""
+    limit = scope.limit(persona.book) if persona.book in scope.titles else None
+    return persona.as_read_to(limit)
+
+
+def greeting(persona: Persona | None, scope: Scope, llm: BaseChatModel | None = None) -> str:
+    """The proactive first message: the card's first_mes (or one generated in character, knowing where the reader
+    is in the book), or the guide's hello naming the books and how far the reader has read."""
     if persona is None:
-        titles = "、".join(f"《{b}》" for b in books) or "（还没有书 / no books yet）"
-        return (f"你好！我是书聊，读过{titles}。问我书里的任何事，我会引用原文回答；也可以切换到角色扮演，"
+        titles = "、".join(f"《{title}》" for title in scope.titles) or "（还没有书 / no books yet）"
+        limits = [f"《{title}》第 {chapter} 章" for title, chapter in scope.read_to if chapter is not None]
+        held = f"你读到{'、'.join(limits)}，之后的内容我不会提。" if limits else ""
+        return (f"你好！我是书聊，读过{titles}。{held}问我书里的任何事，我会引用原文回答；也可以切换到角色扮演，"
                 "和书中人物聊天。\nHello! Ask me anything about the book, or switch to role-play.")
+    persona = visible_persona(persona, scope)
     if llm is not None and not persona.first_mes:
         try:
             chinese = _CJK.search(persona.name + persona.description + persona.scenario)
             ask = (GREETING_REQUEST if chinese else GREETING_REQUEST_EN).format(name=persona.name)
-            request = roleplay_messages(persona, ask, [], [], 0)
+            request = roleplay_messages(persona, ask, [], [], 0, scope)
             return (llm | StrOutputParser()).invoke(request).strip()
         except Exception as error:  # a failing backend must not block the greeting: fall back to the card
             logging.getLogger(__name__).warning("no greeting generated for %s (%s: %s); the card's opening instead",
@@ -409,6 +408,12 @@ def _print_passages(result: Retrieval) -> None:
         print("    " + passage.text.strip().replace("\n", "\n    "))
 
 
+def cli_scope(library: Library, book: str | None, max_chapter: int | None) -> Scope:
+    """The scope the command line asks for: one book or all, each read to ``max_chapter`` (None: to the end)."""
+    titles = [library.find_book(book).title] if book else [entry.title for entry in library.books()]
+    return Scope.of(dict.fromkeys(titles, max_chapter))
+
+
 def main(argv: list[str] | None = None) -> int:
     settings: Settings = get_settings()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -428,7 +433,8 @@ def main(argv: list[str] | None = None) -> int:
     library = open_library(args.persist)
     try:
         if args.command == "ask":
-            _print_passages(library.retrieve(args.question, args.k, args.book, args.max_chapter, args.mode))
+            _print_passages(library.retrieve(args.question, cli_scope(library, args.book, args.max_chapter), args.k,
+                                             args.mode))
         else:
             result = evaluate(args.qa, args.k, args.mode, library, print if args.verbose else None)
             print(f"recall@{args.k}={result.recall:.3f} mrr={result.mrr:.3f} n={result.n}")

@@ -1,7 +1,8 @@
 """Hybrid retrieval over the on-disk index: BM25 and Chroma, fused by reciprocal rank (the dense list weighted by how
 much it agrees with the keyword list); no two passages show the same stretch of the book.
 
-The reader's spoiler limit (``max_chapter``) is a hard filter in both retrievers. A book whose
+The reader's scope (``scope.Scope``: the books and, for each, the last chapter read) is a hard filter in both
+retrievers; there is no default for it. A book whose
 vectors are not complete (or were made by another embedding model, or live in another store, or whose
 Chroma server is down) is searched lexically only, and the result says so in ``notes``.
 """
@@ -40,6 +41,7 @@ from index_store import (
     vector_store_label,
 )
 from lexical import query_tokens
+from scope import Scope
 
 Mode = Literal["hybrid", "bm25", "dense"]
 _SERVER_SEARCHES = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="chroma-search")
@@ -206,25 +208,19 @@ class Library:
         return self._embeddings
 
     # --- retrieval ----------------------------------------------------------------------------------
-    def retrieve(
-        self,
-        question: str,
-        k: int = 5,
-        book: str | None = None,
-        max_chapter: int | None = None,
-        mode: Mode = "hybrid",
-    ) -> Retrieval:
-        """The k best passages for the question, never past chapter ``max_chapter``."""
-        entries = [self.find_book(book)] if book else self.books()
-        if not entries:
+    def retrieve(self, question: str, scope: Scope, k: int = 5, mode: Mode = "hybrid") -> Retrieval:
+        """The k best passages for the question from the books in ``scope``, never past a book's chapter limit."""
+        if not scope.read_to:
             raise NoIndexError("还没有索引任何书：先运行 python gen_chroma.py / nothing indexed yet: run gen_chroma.py")
+        entries = [self.find_book(title) for title in scope.titles]
+        limits = {entry.book_id: limit for entry, (_, limit) in zip(entries, scope.read_to, strict=True)}
         depth = max(4 * k, 20)
         notes: list[str] = []
         rankings = []
         if mode in ("hybrid", "bm25"):
-            rankings.append(self._lexical_ranking(question, entries, depth, max_chapter))
+            rankings.append(self._lexical_ranking(question, entries, depth, limits))
         if mode in ("hybrid", "dense"):
-            rankings.append(self._dense_ranking(question, entries, depth, max_chapter, notes))
+            rankings.append(self._dense_ranking(question, entries, depth, limits, notes))
         by_id = {entry.book_id: entry for entry in entries}
         passages: list[Passage] = []
         weights = [1.0, dense_weight(*rankings)] if mode == "hybrid" else [1.0]
@@ -241,6 +237,10 @@ class Library:
             ), loaded.text)
         return Retrieval(passages, notes, self.rarity(question, entries))
 
+    def scope_of_all(self) -> Scope:
+        """Every indexed book, read to the end (the command line's default; the app always passes the reader's)."""
+        return Scope.whole(entry.title for entry in self.books())
+
     def rarity(self, question: str, entries: list[BookEntry]) -> dict[str, float]:
         """How rare each of the question's keywords is in the books (BM25 IDF, averaged over them)."""
         tokens = set(query_tokens(question))
@@ -248,17 +248,17 @@ class Library:
         return {token: sum(book[token] for book in per_book) / len(per_book) for token in tokens}
 
     def _lexical_ranking(
-        self, question: str, entries: list[BookEntry], depth: int, max_chapter: int | None
+        self, question: str, entries: list[BookEntry], depth: int, limits: dict[str, int | None]
     ) -> list[tuple[str, int]]:
         hits = []
         for entry in entries:
-            loaded = self.loaded(entry)
+            loaded, max_chapter = self.loaded(entry), limits[entry.book_id]
             allowed = None if max_chapter is None else loaded.chapter <= max_chapter
             hits += [(score, entry.book_id, index) for index, score in loaded.lexical.search(question, depth, allowed)]
         return [(book_id, index) for _, book_id, index in sorted(hits, key=lambda h: -h[0])[:depth]]
 
     def _dense_ranking(
-        self, question: str, entries: list[BookEntry], depth: int, max_chapter: int | None, notes: list[str]
+        self, question: str, entries: list[BookEntry], depth: int, limits: dict[str, int | None], notes: list[str]
     ) -> list[tuple[str, int]]:
         store = vector_store_label(self.settings.chroma_url)
         if self.manifest.vector_store != store:
@@ -283,7 +283,8 @@ class Library:
         hits = []
         try:
             for entry in ready:
-                hits += self._bounded(lambda e=entry: self._dense_hits(e, embeddings, vector, depth, max_chapter))
+                hits += self._bounded(
+                    lambda e=entry: self._dense_hits(e, embeddings, vector, depth, limits[e.book_id]))
         except VectorStoreUnavailable as error:
             notes.append(f"{error}（本次仅用关键词检索 / keyword search only）")
             return []

@@ -10,6 +10,7 @@ background. Ctrl-C stops everything.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import subprocess
@@ -39,10 +40,13 @@ def ensure_index(corpus: Path, persist: Path) -> None:
         print(f"索引问题 / index problem: {error}", file=sys.stderr)
 
 
-def streamlit_command(args: argparse.Namespace) -> list[str]:
+def streamlit_command(args: argparse.Namespace, max_upload_mb: float) -> list[str]:
+    """Streamlit serving the app: its welcome banner hidden (start.py prints one ready line when NovelChat is ready),
+    its upload limit the app's own book-size limit."""
     command = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
         "--server.address", args.host, "--server.port", str(args.port), "--server.headless", "true",
+        "--logger.hideWelcomeMessage", "true", "--server.maxUploadSize", str(max(1, math.ceil(max_upload_mb))),
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal",
         # Streamlit runs a full gc.collect() after every script run, each fragment tick included: with the models
         # and books loaded that is 0.1-0.5 s of CPU holding the GIL per run per page; Python's own GC suffices.
@@ -84,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "NOVELCHAT_CORPUS_DIR": str(args.corpus.resolve()),  # the app runs in this file's folder
            "NOVELCHAT_PERSIST_DIR": str(args.persist.resolve()),
            "NOVELCHAT_CHARACTERS_DIR": str(settings.characters_dir.resolve())}
-    process = subprocess.Popen(streamlit_command(args), cwd=ROOT, env=env)
+    process = subprocess.Popen(streamlit_command(args, settings.max_file_mb), cwd=ROOT, env=env)
     signal.signal(signal.SIGTERM, lambda *_: process.terminate())
     prefix = f"/{args.base_url_path.strip('/')}" if args.base_url_path.strip("/") else ""
     url = f"http://{args.host}:{args.port}{prefix}/"

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 import wave
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -45,7 +46,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnablePassthrough
-from pydub import AudioSegment
+
+with warnings.catch_warnings():  # pydub warns on the console when ffmpeg is missing; missing_voice_tool() says it
+    warnings.filterwarnings("ignore", message="Couldn't find ffmpeg", category=RuntimeWarning)
+    from pydub import AudioSegment
 
 from config import Settings, get_settings
 
@@ -218,6 +222,12 @@ class EspeakEngine(Engine):
 
 EDGE, KOKORO, ESPEAK = EdgeEngine(), KokoroEngine(), EspeakEngine()
 ENGINES: dict[str, Engine] = {e.name: e for e in (EDGE, KOKORO, ESPEAK)}  # best first
+
+
+def missing_voice_tool() -> str | None:
+    """The program replies cannot be spoken without when it is not installed (ffmpeg: every reply is joined and
+    encoded with it), else None."""
+    return None if shutil.which("ffmpeg") else "ffmpeg"
 
 
 def warm() -> Future[None] | None:

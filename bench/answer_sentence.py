@@ -56,7 +56,7 @@ def figures(library, answerable: list[dict], unanswerable: list[dict], k: int, m
     counts = dict.fromkeys(["baseline", "sentence", "lead", "false_alarm", "said_not_in_book"], 0)
     chars = dict.fromkeys(["baseline", "sentence"], 0)
     for item in answerable:
-        found = library.retrieve(item["question"], k, None, None, mode)
+        found = library.retrieve(item["question"], library.scope_of_all(), k, mode)
         best = lead(found.passages, item["question"], found.rarity)
         shown = snippet(found.passages[0].text, item["question"]) if found.passages else ""
         first = best.sentences[0].text if best else ""
@@ -68,7 +68,7 @@ def figures(library, answerable: list[dict], unanswerable: list[dict], k: int, m
         chars["baseline"] += len(shown)
         chars["sentence"] += len(first)
     for item in unanswerable:
-        found = library.retrieve(item["question"], k, None, None, mode)
+        found = library.retrieve(item["question"], library.scope_of_all(), k, mode)
         best = lead(found.passages, item["question"], found.rarity)
         counts["said_not_in_book"] += not best or not best.answered
     n = len(answerable)

@@ -28,6 +28,7 @@ from gen_chroma import build_index
 from index_store import chroma_client
 from ragchat import answer_question, format_passages, qa_prompt, roleplay_reply
 from retrieval import Library
+from scope import Scope
 
 QA = C.REPO / "tests" / "data" / "novella_qa.jsonl"
 
@@ -71,16 +72,19 @@ def main() -> int:
             return (prompt | llm | StrOutputParser()).stream(
                 {"question": question, "passages": "\n\n".join(d.page_content for d in docs)})
 
-        library.retrieve("预热", 5)  # load the index and the embedder once, as the app does at start
+        everything = library.scope_of_all()
+        halfway = Scope.of(dict.fromkeys(everything.titles, 4))
+        library.retrieve("预热", everything, 5)  # load the index and the embedder once, as the app does at start
         qa, roleplay, limited, baseline = [], [], [], []
         for _ in range(args.rounds):
             for question in questions:
-                qa.append(first_token_ms(lambda q=question: answer_question(q, library, llm).stream))
+                qa.append(first_token_ms(lambda q=question: answer_question(q, library, llm, everything).stream))
                 limited.append(first_token_ms(
-                    lambda q=question: answer_question(q, library, llm, max_chapter=4).stream))
-                roleplay.append(first_token_ms(lambda q=question: roleplay_reply(q, persona, library, llm).stream))
+                    lambda q=question: answer_question(q, library, llm, halfway).stream))
+                roleplay.append(first_token_ms(
+                    lambda q=question: roleplay_reply(q, persona, library, llm, everything).stream))
                 baseline.append(first_token_ms(lambda q=question: original_style(q)))
-        passages = library.retrieve(questions[0], 5).passages
+        passages = library.retrieve(questions[0], everything, 5).passages
         print(f"\nprompt passages: {len(passages)} ({len(format_passages(passages))} chars)")
         print("time before the first token (model excluded), this machine:")
         report("NovelChat QA (hybrid, k=5)", qa)

@@ -58,7 +58,8 @@ def ours(source, work):
     started = time.perf_counter()
     report = build_index(settings, dense=False)
     built = time.perf_counter()
-    result = Library(settings).retrieve(QUESTION, k=5)
+    library = Library(settings)
+    result = library.retrieve(QUESTION, library.scope_of_all(), k=5)
     answered = time.perf_counter()
     assert result.passages, "retrieval returned no passages"
     hit = next((i for i, p in enumerate(result.passages, 1) if ANSWER in p.text), None)

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from config import Settings  # noqa: E402
 from gen_chroma import build_index  # noqa: E402
+from retrieval import Library, Retrieval  # noqa: E402
 
 
 def shared_file(relative: str) -> Path:
@@ -71,6 +72,11 @@ def serve(command: list[str], ready_url: str, timeout: float = 30) -> Iterator[s
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def retrieve_all(library: Library, question: str, k: int, **options) -> Retrieval:
+    """Retrieval over every indexed book, each read to the end (the reader's scope said explicitly, as a test's)."""
+    return library.retrieve(question, library.scope_of_all(), k, **options)
 
 
 def make_settings(corpus: Path, persist: Path, **overrides) -> Settings:

@@ -11,7 +11,7 @@ import pytest
 from answers import emphasis, lead, sentences
 from ragchat import answer_question, highlight, snippet, squash
 from retrieval import Library, repeats
-from tests.conftest import ROOT
+from tests.conftest import ROOT, retrieve_all
 
 QA = [json.loads(line) for line in (ROOT / "tests" / "data" / "novella_qa.jsonl").read_text("utf-8").splitlines()]
 
@@ -22,7 +22,7 @@ def library(novella_index) -> Library:
 
 
 def reply(library: Library, question: str) -> tuple[str, str | None]:
-    turn = answer_question(question, library, None)
+    turn = answer_question(question, library, None, library.scope_of_all())
     return "".join(turn.stream), turn.spoken
 
 
@@ -49,7 +49,7 @@ def test_the_answer_sentence_holds_the_answer_for_most_novella_questions(library
     """The first sentence shown: 63/83 (0.759) here; the first text shown before (passage 1's snippet) 55/83."""
     sentence = baseline = 0
     for item in QA:
-        found = library.retrieve(item["question"], 5)
+        found = retrieve_all(library, item["question"], 5)
         first = lead(found.passages, item["question"], found.rarity).sentences[0].text
         answers = [squash(a) for a in item["answers"]]
         sentence += any(a in squash(first) for a in answers)
@@ -66,14 +66,14 @@ def test_when_the_book_does_not_say_the_reply_says_so_and_still_shows_the_closes
 
 
 def _found(library: Library, question: str):
-    found = library.retrieve(question, 5)
+    found = retrieve_all(library, question, 5)
     return found.passages, question, found.rarity
 
 
 def test_no_two_passages_show_the_same_stretch_of_the_book(library):
     """Neighbouring chunks share 100 characters: before, 68 of 86 questions got two overlapping passages."""
     for item in QA:
-        passages = library.retrieve(item["question"], 5).passages
+        passages = retrieve_all(library, item["question"], 5).passages
         assert len(passages) == 5, item["question"]  # filled from further down the list
         for i, a in enumerate(passages):
             for b in passages[:i]:

@@ -13,10 +13,12 @@ from card_draft import CardDraftError, _drafted_fields, draft_card, save_card
 from characters import load_personas
 from llm import load_chat_model
 from retrieval import Library
+from scope import Scope
 from tests.conftest import NOVELLA, ROOT, make_settings
 from tests.fake_openai_server import FakeOpenAIServer
 
 BOOK = "青石镇的灯"
+WHOLE = Scope.whole([BOOK])
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +27,7 @@ def library(novella_index) -> Library:
 
 
 def test_without_a_model_the_card_is_made_of_the_characters_own_lines(library, tmp_path):
-    card = draft_card(" 何伯 ", BOOK, library)
+    card = draft_card(" 何伯 ", WHOLE, library)
     data = card["data"]
     assert card["spec"] == "chara_card_v2" and data["name"] == "何伯"
     assert data["extensions"]["novelchat"]["book"] == BOOK
@@ -49,16 +51,16 @@ def test_the_cards_examples_and_greeting_are_only_the_characters_own_lines(libra
     labels = [json.loads(line) for line in (ROOT / "tests" / "data" / "speakers_novella.jsonl").read_text(
         encoding="utf-8").splitlines()]
     speaker_of = {label["quote"]: label["speaker"] for label in labels}
-    data = draft_card(name, BOOK, library)["data"]
+    data = draft_card(name, WHOLE, library)["data"]
     examples = [line.split(": ", 1)[1] for line in data["mes_example"].splitlines() if line.startswith("{{char}}")]
     assert examples and all(speaker_of[line] == canonical for line in [*examples, data["first_mes"].strip("“”")])
 
 
 def test_unknown_or_empty_names_are_one_friendly_line(library):
     with pytest.raises(CardDraftError, match="诸葛亮"):
-        draft_card("诸葛亮", BOOK, library)
+        draft_card("诸葛亮", WHOLE, library)
     with pytest.raises(CardDraftError, match="name"):
-        draft_card("  ", BOOK, library)
+        draft_card("  ", WHOLE, library)
 
 
 def test_a_chat_model_drafts_the_rest_and_a_useless_answer_falls_back_to_the_book(library, tmp_path):
@@ -68,14 +70,14 @@ def test_a_chat_model_drafts_the_rest_and_a_useless_answer_falls_back_to_the_boo
     with FakeOpenAIServer(reply=answer) as server:
         llm = load_chat_model(make_settings(tmp_path, tmp_path, llm_base_url=server.base_url, llm_model=server.model,
                                             llm_timeout=5))
-        data = draft_card("何伯", BOOK, library, llm)["data"]
+        data = draft_card("何伯", WHOLE, library, llm)["data"]
         request = server.last_request["messages"][-1]["content"]
         assert "何伯" in request and "JSON" in request and "“" in request  # his lines go to the model
         assert data["description"] == drafted["description"] and data["first_mes"] == "上船吧，天要黑了。"
         assert data["extensions"]["novelchat"]["speech_rules"] == ["称林晓为丫头", "话少"]
 
         server.reply = "我不知道。"
-        fallback = draft_card("何伯", BOOK, library, llm)["data"]
+        fallback = draft_card("何伯", WHOLE, library, llm)["data"]
         assert fallback["description"] == f"《{BOOK}》中的人物何伯。" and fallback["first_mes"].startswith("“")
 
 

@@ -29,10 +29,12 @@ from ragchat import (
     trim_history,
 )
 from retrieval import Library, Passage
-from tests.conftest import ROOT
+from scope import Scope
+from tests.conftest import ROOT, retrieve_all
 from tests.fake_openai_server import FakeOpenAIServer
 
 QA_FILE = ROOT / "tests" / "data" / "novella_qa.jsonl"
+NO_BOOK = Scope(())  # a card with no book: nothing to read
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +60,8 @@ def lin_xiao():
 
 
 def test_qa_prompt_carries_numbered_passages_and_the_spoiler_limit(library, server, tmp_path):
-    turn = answer_question("望河楼的灯是哪天灭的？", library, chat_model(server, tmp_path), max_chapter=3, k=4)
+    turn = answer_question("望河楼的灯是哪天灭的？", library, chat_model(server, tmp_path),
+                           Scope.of({"青石镇的灯": 3}), k=4)
     answer = "".join(turn.stream)
     assert answer == server.reply
     system = server.last_request["messages"][0]["content"]
@@ -71,12 +74,12 @@ def test_qa_prompt_carries_numbered_passages_and_the_spoiler_limit(library, serv
 
 
 def test_citations_ignore_numbers_that_point_nowhere(library):
-    passages = library.retrieve("灯", 2).passages
+    passages = retrieve_all(library, "灯", 2).passages
     assert [n for n, _ in cited_passages("见 [2]、[9] 和 [1][2]", passages)] == [2, 1]
 
 
 def test_no_model_means_retrieval_only_with_citations(library):
-    turn = answer_question("何伯的黄狗叫什么？", library, None, k=3)
+    turn = answer_question("何伯的黄狗叫什么？", library, None, Scope.whole(["青石镇的灯"]), k=3)
     text = "".join(turn.stream)
     assert text.startswith("（仅检索模式）")
     assert all(f"[{n}] {p.citation}" in text for n, p in enumerate(turn.passages, 1))
@@ -87,7 +90,7 @@ def test_retrieval_only_replies_show_the_answer_for_most_questions(library):
     questions = [json.loads(line) for line in QA_FILE.read_text(encoding="utf-8").splitlines()]
     shown = 0
     for item in questions:
-        text = squash("".join(answer_question(item["question"], library, None).stream))
+        text = squash("".join(answer_question(item["question"], library, None, Scope.whole(["青石镇的灯"])).stream))
         shown += any(squash(answer) in text for answer in item["answers"])
     assert shown / len(questions) >= 0.8  # 73/83 here; the passages' first 120 characters showed 19/83
 
@@ -105,7 +108,7 @@ def test_backend_down_ends_the_reply_with_one_friendly_line(library, tmp_path):
 
     dead = load_chat_model(make_settings(tmp_path, tmp_path, llm_base_url="http://127.0.0.1:9/v1",
                                          llm_model="x", llm_timeout=2))
-    text = "".join(answer_question("灯", library, dead, k=2).stream)
+    text = "".join(answer_question("灯", library, dead, Scope.whole(["青石镇的灯"]), k=2).stream)
     assert text.startswith("\n\n⚠️") and "Traceback" not in text and text.count("\n") == 2
 
 
@@ -114,7 +117,7 @@ def test_roleplay_prompt_has_persona_rules_lines_and_trimmed_history(library, se
     long_ago = [HumanMessage("很久以前的问题" * 200), AIMessage("很久以前的回答" * 200)]
     recent = [HumanMessage("你爹是做什么的？"), AIMessage("糊灯的，全镇的灯都是他糊的。")]
     turn = roleplay_reply("那盏红灯是怎么做的？", persona, library, chat_model(server, tmp_path),
-                          max_chapter=8, history=long_ago + recent, history_budget=200)
+                          Scope.of({"青石镇的灯": 8}), history=long_ago + recent, history_budget=200)
     assert "".join(turn.stream) == server.reply
     messages = server.last_request["messages"]
     system = messages[0]["content"]
@@ -129,9 +132,9 @@ def test_roleplay_prompt_has_persona_rules_lines_and_trimmed_history(library, se
 
 def test_character_lines_are_the_characters_own(library):
     persona = lin_xiao()
-    messages = roleplay_messages(persona, "你好", ["灯是我糊的"], [], 0)
+    messages = roleplay_messages(persona, "你好", ["灯是我糊的"], [], 0, Scope.whole(["青石镇的灯"]))
     assert "- “灯是我糊的”" in messages[0].content
-    turn = roleplay_reply("你爹在哪儿", persona, library, None)
+    turn = roleplay_reply("你爹在哪儿", persona, library, None, Scope.whole(["青石镇的灯"]))
     text = "".join(turn.stream)
     assert text.startswith("（仅检索模式）林晓在书中说过：“")
 
@@ -148,12 +151,13 @@ def test_a_cards_lorebook_system_prompt_and_post_history_instructions_are_honour
         ]},
     }}
     persona = parse_card(card)
-    body = roleplay_messages(persona, "今年的wheat怎么样？", [], [HumanMessage("你从约伊兹来？")], 100)[0].content
+    history = [HumanMessage("你从约伊兹来？")]
+    body = roleplay_messages(persona, "今年的wheat怎么样？", [], history, 100, NO_BOOK)[0].content
     assert body.startswith("你在写一部小说。你现在就是白狼")  # the card's system prompt wraps NovelChat's
     lore = body.split("世界书）】")[1]
     assert lore.index("尾巴") < lore.index("约伊兹是") < lore.index("麦田丰收")  # by insertion order
     assert "关掉" not in body and body.rstrip().endswith("白狼从不承认自己饿了。")
-    quiet = roleplay_messages(persona, "你好", [], [], 0)[0].content
+    quiet = roleplay_messages(persona, "你好", [], [], 0, NO_BOOK)[0].content
     assert "尾巴" in quiet and "麦田丰收" not in quiet and "约伊兹是" not in quiet  # only what is mentioned
 
 
@@ -186,14 +190,15 @@ def test_history_trimming_keeps_the_latest_turns_within_budget():
 
 def test_greetings(server, tmp_path):
     persona = lin_xiao()
-    assert greeting(persona, ["青石镇的灯"]) == persona.first_mes
-    assert "《青石镇的灯》" in greeting(None, ["青石镇的灯"])
+    assert greeting(persona, Scope.whole(["青石镇的灯"])) == persona.first_mes
+    assert "《青石镇的灯》" in greeting(None, Scope.whole(["青石镇的灯"]))
     blank = parse_card({"name": "无名氏", "description": "一个过客"})
     server.reply = "来者何人？"
-    assert greeting(blank, [], chat_model(server, tmp_path)) == "来者何人？"
+    assert greeting(blank, NO_BOOK, chat_model(server, tmp_path)) == "来者何人？"
     assert "主动开口" in server.last_request["messages"][-1]["content"]
-    assert greeting(blank, []) == "（无名氏看向你。）"
-    assert "".join(roleplay_reply("你好", blank, None, None).stream) == "（无名氏看向你。）"  # never an empty reply
+    assert greeting(blank, NO_BOOK) == "（无名氏看向你。）"
+    never_empty = "".join(roleplay_reply("你好", blank, None, None, NO_BOOK).stream)
+    assert never_empty == "（无名氏看向你。）"
 
 
 def test_cards_follow_character_card_v2():
@@ -241,6 +246,6 @@ def test_a_greeting_the_model_fails_to_write_is_logged_and_the_card_speaks(caplo
 
     blank = parse_card({"name": "无名氏", "description": "一个过客"})
     with caplog.at_level(logging.WARNING, logger="ragchat"):
-        assert greeting(blank, [], RunnableLambda(broken_backend)) == "（无名氏看向你。）"
+        assert greeting(blank, NO_BOOK, RunnableLambda(broken_backend)) == "（无名氏看向你。）"
     (record,) = caplog.records
     assert "无名氏" in record.getMessage() and "ConnectionError: the model server went away" in record.getMessage()

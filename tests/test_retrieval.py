@@ -12,7 +12,8 @@ import retrieval
 from embeddings import EmbeddingUnavailable, make_embeddings
 from ragchat import evaluate
 from retrieval import Library, NoIndexError, dense_weight, rrf_fuse
-from tests.conftest import HANG_S, ROOT, free_port, make_settings, serve
+from scope import Scope
+from tests.conftest import HANG_S, ROOT, free_port, make_settings, retrieve_all, serve
 from tests.test_index import run_cli
 
 QA_FILE = ROOT / "tests" / "data" / "novella_qa.jsonl"
@@ -44,7 +45,7 @@ def test_a_dense_list_that_finds_none_of_the_keyword_hits_barely_moves_them():
 
 def test_keywords_match_words_that_jieba_cuts_wrongly(library):
     """jieba cuts 何伯的黄狗叫什么 as 黄 / 狗叫; the character bigrams still find the dog's passage first."""
-    (best, *_) = library.retrieve("何伯的黄狗叫什么？", 5, mode="bm25").passages
+    (best, *_) = retrieve_all(library, "何伯的黄狗叫什么？", 5, mode="bm25").passages
     assert "锅巴" in best.text and "黄狗" in best.text
 
 
@@ -54,7 +55,7 @@ def test_questions_have_answers_in_their_chapter():
 
 
 def test_passages_carry_citations_that_slice_back(library):
-    result = library.retrieve("何伯船上的黄狗叫什么名字？", 5)
+    result = retrieve_all(library, "何伯船上的黄狗叫什么名字？", 5)
     assert len(result.passages) == 5 and not result.notes
     (entry,) = library.books()
     text = library.loaded(entry).text
@@ -71,7 +72,7 @@ def test_the_spoiler_limit_never_returns_a_later_chapter(library, mode):
     returned = 0
     for limit in (1, 2, 4, 6):
         for question in questions:
-            passages = library.retrieve(question, 8, max_chapter=limit, mode=mode).passages
+            passages = library.retrieve(question, Scope.of({"青石镇的灯": limit}), 8, mode=mode).passages
             assert all(p.chapter <= limit for p in passages), (question, limit)
             returned += len(passages)
     assert returned > 8 * len(questions)  # the limit filters, it does not silence retrieval
@@ -80,17 +81,17 @@ def test_the_spoiler_limit_never_returns_a_later_chapter(library, mode):
 def test_a_late_fact_is_hidden_by_the_spoiler_limit(library):
     late = next(json.loads(line) for line in QA_FILE.read_text(encoding="utf-8").splitlines()
                 if json.loads(line)["chapter"] >= 7)
-    found = library.retrieve(late["question"], 5).passages
+    found = retrieve_all(library, late["question"], 5).passages
     assert any(late["answers"][0] in p.text for p in found)
-    hidden = library.retrieve(late["question"], 5, max_chapter=late["chapter"] - 1).passages
+    hidden = library.retrieve(late["question"], Scope.of({"青石镇的灯": late["chapter"] - 1}), 5).passages
     assert not any(p.chapter >= late["chapter"] for p in hidden)
 
 
 def test_unknown_book_and_empty_index_are_friendly(library, tmp_path):
     with pytest.raises(NoIndexError, match="no book"):
-        library.retrieve("灯", 3, book="红楼梦")
+        library.retrieve("灯", Scope.whole(["红楼梦"]), 3)
     with pytest.raises(NoIndexError, match="gen_chroma"):
-        Library(make_settings(tmp_path, tmp_path / "none")).retrieve("灯", 3)
+        retrieve_all(Library(make_settings(tmp_path, tmp_path / "none")), "灯", 3)
 
 
 def test_ask_cli_prints_cited_passages(novella_index):
@@ -113,7 +114,7 @@ def test_eval_cli_last_line(novella_index, tmp_path):
 
 def test_eval_with_evidence_spans(library, tmp_path):
     (entry,) = library.books()
-    passage = library.retrieve("沈墨舟的马叫什么", 1).passages[0]
+    passage = retrieve_all(library, "沈墨舟的马叫什么", 1).passages[0]
     qa = tmp_path / "spans.jsonl"
     qa.write_text(json.dumps({"question": "沈墨舟的马叫什么", "answers": ["（无此答案）"], "doc": entry.file,
                               "evidence_spans": [[passage.start + 5, passage.start + 9]]}), encoding="utf-8")
@@ -146,7 +147,7 @@ def test_openai_compatible_embeddings_server_builds_and_serves_an_index(tmp_path
         )
         report = build_index(settings)
         assert not report.warnings and not report.dense_pending
-        result = Library(settings).retrieve("灯笼是什么颜色", 2, mode="dense")
+        result = retrieve_all(Library(settings), "灯笼是什么颜色", 2, mode="dense")
         assert result.passages and not result.notes
         assert "杏黄色" in result.passages[0].text
 
