@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 from pydantic import ValidationError
 from tqdm import tqdm
@@ -445,37 +444,62 @@ def _dense_phase(
         report.changed = True
 
 
-def _embed_book(
-    settings: Settings, entry: BookEntry, embeddings: Embeddings, progress: ProgressFn | None
-) -> None:
-    """Add the missing vectors of one book version to its Chroma collection, a batch of chunks at a time.
+@dataclass(frozen=True)
+class Window:
+    """One dense vector's text: its id (``chunk-window``), text and the metadata that maps a hit to its chunk."""
+
+    id: str
+    text: str
+    metadata: dict
+
+
+def missing_windows(settings: Settings, entry: BookEntry, done: set[str]) -> list[Window]:
+    """The windows of a book version that its collection does not hold yet (ids in ``done``), in chunk order.
 
     Each chunk gets one vector per window of ``dense_window`` characters (id ``chunk-window``): short
     windows give sharper vectors than one vector per 600-character chunk, and a hit maps back to its chunk.
     """
-    store = Chroma(
-        client=chroma_client(settings.persist_dir, settings.chroma_url), collection_name=entry.collection,
-        embedding_function=embeddings,
-    )
-    done = set(store.get(include=[])["ids"])
     book = load_book(settings.persist_dir, entry)
     window = make_splitter(settings.dense_window, settings.dense_window // 5) if settings.dense_window else None
-    batch_size = settings.embedding_batch_size
-    for first in range(0, entry.chunks, batch_size):
-        ids, texts, metadatas = [], [], []
-        for index in range(first, min(first + batch_size, entry.chunks)):
-            chunk_text = book.chunk_text(index)
-            metadata = {"chunk": index, "chapter": int(book.chapter[index]),
-                        "chapter_title": book.chapter_title[index]}
-            for number, piece in enumerate(window.split_text(chunk_text) if window else [chunk_text]):
-                if f"{index}-{number}" not in done:
-                    ids.append(f"{index}-{number}")
-                    texts.append(piece)
-                    metadatas.append(metadata)
-        if ids:
-            store.add_texts(texts, metadatas=metadatas, ids=ids)
+    windows = []
+    for index in range(entry.chunks):
+        chunk_text = book.chunk_text(index)
+        metadata = {"chunk": index, "chapter": int(book.chapter[index]), "chapter_title": book.chapter_title[index]}
+        for number, piece in enumerate(window.split_text(chunk_text) if window else [chunk_text]):
+            if f"{index}-{number}" not in done:
+                windows.append(Window(f"{index}-{number}", piece, metadata))
+    return windows
+
+
+def embedding_batches(windows: list[Window], batch_size: int) -> list[list[list[Window]]]:
+    """The windows grouped by text (a repeated passage, a refrain, is embedded once for all its ids), the groups
+    batched by the chunk of their first window: ``batch_size`` chunks' windows per batch, in chunk order."""
+    by_text: dict[str, list[Window]] = {}
+    for window in windows:
+        by_text.setdefault(window.text, []).append(window)
+    batches: dict[int, list[list[Window]]] = {}
+    for group in by_text.values():
+        batches.setdefault(group[0].metadata["chunk"] // batch_size, []).append(group)
+    return list(batches.values())
+
+
+def _embed_book(
+    settings: Settings, entry: BookEntry, embeddings: Embeddings, progress: ProgressFn | None
+) -> None:
+    """Add the missing vectors of one book version to its Chroma collection, a batch of chunks at a time."""
+    collection = chroma_client(settings.persist_dir, settings.chroma_url).get_or_create_collection(
+        name=entry.collection, embedding_function=None)
+    done, reported = set(collection.get(include=[])["ids"]), 0
+    for batch in embedding_batches(missing_windows(settings, entry, done), settings.embedding_batch_size):
+        vectors = embeddings.embed_documents([group[0].text for group in batch])
+        rows = [(window, vector) for group, vector in zip(batch, vectors, strict=True) for window in group]
+        collection.upsert(ids=[w.id for w, _ in rows], embeddings=[v for _, v in rows],
+                          documents=[w.text for w, _ in rows], metadatas=[w.metadata for w, _ in rows])
+        reported = max(group[0].metadata["chunk"] for group in batch) + 1
         if progress:
-            progress("dense", entry.title, min(first + batch_size, entry.chunks), entry.chunks)
+            progress("dense", entry.title, reported, entry.chunks)
+    if progress and reported < entry.chunks:
+        progress("dense", entry.title, entry.chunks, entry.chunks)
     entry.dense_count = entry.chunks
 
 
