@@ -18,12 +18,15 @@ import argparse
 import hashlib
 import json
 import logging
+import os
 import stat
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
@@ -503,8 +506,78 @@ def _embed_book(
     entry.dense_count = entry.chunks
 
 
+CHILD_NICENESS = 19
+"""How much the app's build child lowers its CPU priority: the embedder takes only the cores that the web server and
+the readers' pages leave idle."""
+
+
+def child_command() -> list[str]:
+    """The command of the app's build child: this file's CLI, with progress and outcome as JSON lines."""
+    return [sys.executable, str(Path(__file__).resolve()), "--json-progress", "--nice", str(CHILD_NICENESS)]
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """This process's environment with every setting as its ``NOVELCHAT_`` variable, so a child reads the same."""
+    fields = settings.model_dump(mode="json")
+    return {**os.environ, **{f"NOVELCHAT_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
+                             for name, value in fields.items()}}
+
+
+def build_in_child(settings: Settings, progress: ProgressFn | None = None) -> BuildReport:
+    """``build_index`` in a child process (``child_command``) at a low CPU priority; its progress relayed here.
+
+    A child that fails or dies is an IndexBuildError of one line: the error it reported, else the last line it
+    wrote to stderr and how it ended.
+    """
+    outcome: dict = {}
+    with tempfile.TemporaryFile() as stderr:
+        child = subprocess.Popen(child_command(), stdout=subprocess.PIPE, stderr=stderr, env=settings_env(settings),
+                                 text=True, encoding="utf-8", errors="replace")
+        with child.stdout:
+            for line in child.stdout:
+                message = _json_line(line)
+                if "stage" in message and progress:
+                    progress(message["stage"], message["book"], message["done"], message["total"])
+                outcome.update((key, message[key]) for key in ("report", "error") if key in message)
+        code = child.wait()
+        stderr.seek(0)
+        last_words = next((line for line in reversed(stderr.read().decode(errors="replace").splitlines())
+                           if line.strip()), "")
+    if "error" in outcome:
+        raise IndexBuildError(outcome["error"])
+    if code != 0 or "report" not in outcome:
+        ended = f"signal {-code}" if code < 0 else f"exit status {code}"
+        raise IndexBuildError(f"建索引的子进程意外结束 / the indexing process ended unexpectedly ({ended})"
+                              + (f": {last_words.strip()}" if last_words else ""))
+    fields = outcome["report"]
+    return BuildReport(**{**fields, "books": [BookReport(**book) for book in fields["books"]]})
+
+
+def _json_line(line: str) -> dict:
+    """One line of the child's stdout as a message; anything else it printed is logged, not parsed."""
+    try:
+        message = json.loads(line)
+    except ValueError:
+        message = None
+    if not isinstance(message, dict):
+        log.info("build child: %s", line.rstrip())
+        return {}
+    return message
+
+
+def emit_json(**fields: object) -> None:
+    """One JSON line on stdout, for the process that runs this CLI with --json-progress."""
+    print(json.dumps(fields, ensure_ascii=False), flush=True)
+
+
+def json_progress(stage: str, title: str, done: int, total: int) -> None:
+    """Progress as a JSON line (--json-progress)."""
+    emit_json(stage=stage, book=title, done=done, total=total)
+
+
 class BackgroundBuild:
-    """``build_index`` in a worker thread, for the app: progress and outcome are read from the attributes.
+    """``build_index`` for the app, in a child process at a low CPU priority (``build_in_child``), watched by a worker
+    thread: progress and outcome are read from the attributes. The embedder's work stays off the web server's cores.
 
     A start while a build runs queues one more pass, so a file added meanwhile is never missed: whether the
     worker goes on and whether a start finds it busy are decided under one lock. ``finished`` counts completed
@@ -551,7 +624,7 @@ class BackgroundBuild:
         """One build; its outcome in ``report`` or ``error``."""
         self.report, self.error = None, None
         try:
-            self.report = build_index(self.settings, progress=self._progress)
+            self.report = build_in_child(self.settings, progress=self._progress)
         except (IndexBuildError, EmbeddingUnavailable) as error:
             self.error = str(error)
         except Exception as error:  # the UI shows one line; the index stays as it was
@@ -569,13 +642,20 @@ class TqdmProgress:
     def __call__(self, stage: str, title: str, done: int, total: int) -> None:
         key = (stage, "" if stage == "lexical" else title)
         if key not in self._bars:
-            label = "读取与关键词索引 / reading" if stage == "lexical" else f"向量 / embedding《{title}》"
-            unit = "本" if stage == "lexical" else "块"
-            self._bars[key] = tqdm(total=total, desc=label, unit=unit, dynamic_ncols=True, file=sys.stderr)
+            self._bars[key] = self._bar(stage, title, total)
         bar = self._bars[key]
         bar.update(done - bar.n)
         if done >= total:
             bar.close()
+
+    @staticmethod
+    def _bar(stage: str, title: str, total: int) -> tqdm:
+        """Books: a count and the time, no rate (one small book would read "13662.23本/s"). Chunks: the rate too."""
+        if stage == "lexical":
+            return tqdm(total=total, desc="读取与关键词索引 / reading", unit="本", dynamic_ncols=True, file=sys.stderr,
+                        bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}]")
+        return tqdm(total=total, desc=f"向量 / embedding《{title}》", unit="块", dynamic_ncols=True, file=sys.stderr,
+                    bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}]")
 
 
 def print_summary(report: BuildReport, persist_dir: Path) -> None:
@@ -607,20 +687,31 @@ def main(argv: list[str] | None = None) -> int:
     add("--lexical-only", action="store_true", help="build only the keyword index now; vectors on a later run")
     add("--chunk-size", type=int, default=settings.chunk_size, help="characters per chunk (default: %(default)s)")
     add("--chunk-overlap", type=int, default=settings.chunk_overlap, help="overlap (default: %(default)s)")
+    add("--json-progress", action="store_true",
+        help="progress, then the report or the error, as JSON lines on stdout (for a program running this one)")
+    add("--nice", type=int, default=0, metavar="N", help="lower this process's CPU priority by N (0-19)")
     args = parser.parse_args(argv)
     try:
         run_settings = settings.with_(corpus_dir=args.corpus, persist_dir=args.persist, chunk_size=args.chunk_size,
                                       chunk_overlap=args.chunk_overlap)
     except ValidationError as error:
         parser.error(invalid_settings(error))
+    if args.nice:
+        os.nice(args.nice)
     try:
-        report = build_index(run_settings, rebuild=args.rebuild, dense=not args.lexical_only, progress=TqdmProgress())
+        report = build_index(run_settings, rebuild=args.rebuild, dense=not args.lexical_only,
+                             progress=json_progress if args.json_progress else TqdmProgress())
     except (IndexBuildError, EmbeddingUnavailable) as error:
+        if args.json_progress:
+            emit_json(error=str(error))
         print(f"错误 / error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("已中断；已完成的部分已保存，再次运行会继续 / interrupted; rerun to continue", file=sys.stderr)
         return 130
+    if args.json_progress:
+        emit_json(report=asdict(report))
+        return 0
     for warning in report.warnings:
         print(f"警告 / warning: {warning}", file=sys.stderr)
     print_summary(report, run_settings.persist_dir)

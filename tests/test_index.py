@@ -463,7 +463,7 @@ def test_a_start_while_the_worker_is_ending_is_not_lost(tmp_path, monkeypatch):
     """The worker has taken its last look at the queue but its thread is still alive: a start then (a book was just
     uploaded) must still build, not be queued behind a worker that is leaving."""
     passes: list[int] = []
-    monkeypatch.setattr(gen_chroma, "build_index", lambda *_, **__: passes.append(1) or gen_chroma.BuildReport())
+    monkeypatch.setattr(gen_chroma, "build_in_child", lambda *_, **__: passes.append(1) or gen_chroma.BuildReport())
     job = gen_chroma.BackgroundBuild(make_settings(tmp_path, tmp_path))
     leaving, go_on = threading.Event(), threading.Event()
     work = job._run
@@ -482,3 +482,72 @@ def test_a_start_while_the_worker_is_ending_is_not_lost(tmp_path, monkeypatch):
     for thread in [t for t in threading.enumerate() if t.name == "novelchat-index"]:
         thread.join(HANG_S)
     assert len(passes) == 2 and job.finished == 2 and not job.running
+
+
+def wait_for(job: gen_chroma.BackgroundBuild, passes: int = 1) -> None:
+    """Until the background build has finished ``passes`` passes and stopped (a hang fails the test)."""
+    deadline = time.monotonic() + HANG_S
+    while (job.running or job.finished < passes) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert job.finished == passes and not job.running
+
+
+def build_child_niceness() -> int | None:
+    """The niceness of this process's running ``gen_chroma.py --json-progress`` child, if there is one now."""
+    for children in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        for pid in children.read_text().split():
+            try:
+                if b"--json-progress" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+            except OSError:  # it ended meanwhile
+                continue
+    return None
+
+
+def test_background_build_runs_in_a_low_priority_child_with_the_same_settings(tmp_path, monkeypatch):
+    """The app's build runs as a child process (the embedder stays off the web server's cores), at a lower CPU
+    priority, with the app's settings (not the environment's); progress and report come back as in-process."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(NOVELLA, corpus / NOVELLA.name)
+    settings = make_settings(corpus, tmp_path / "chroma", chunk_size=300, chunk_overlap=50)
+    monkeypatch.setenv("NOVELCHAT_CHUNK_SIZE", "999")  # the app's settings win over the environment
+    seen: list[tuple[str, int, int, int]] = []
+    job = gen_chroma.BackgroundBuild(settings)
+    progress = job._progress
+    monkeypatch.setattr(job, "_progress", lambda *update: seen.append((*update, os.getpid())) or progress(*update))
+    assert job.start()
+    child_nice = 0  # the most seen: it lowers its priority once its imports are done
+    while job.running:
+        child_nice = max(child_nice, build_child_niceness() or 0)
+        time.sleep(0.02)
+    wait_for(job)
+    assert job.error is None and job.report.changed and not job.report.warnings
+    assert [book.status for book in job.report.books] == ["new"]
+    assert {stage for stage, *_ in seen} == {"lexical", "dense"} and seen[-1][2] == seen[-1][3]
+    (entry,) = load_manifest(settings.persist_dir).books.values()
+    assert entry.dense_complete and load_manifest(settings.persist_dir).splitter["chunk_size"] == 300
+    assert child_nice == min(19, os.nice(0) + gen_chroma.CHILD_NICENESS)
+
+
+@pytest.mark.parametrize("death", ["os.kill(os.getpid(), 9)",
+                                   "sys.stderr.write('Traceback…\\nMemoryError\\n'); sys.exit(1)"])
+def test_a_build_child_that_dies_is_one_error_line_never_a_hang(tmp_path, monkeypatch, death):
+    """Killed (out of memory) or crashed mid-build: the page shows one line, the job is free for the next start."""
+    script = ("import json, os, sys; print(json.dumps({'stage': 'dense', 'book': '渡口', 'done': 1, 'total': 9}), "
+              f"flush=True); {death}")
+    monkeypatch.setattr(gen_chroma, "child_command", lambda: [sys.executable, "-c", script])
+    job = gen_chroma.BackgroundBuild(make_settings(tmp_path, tmp_path))
+    assert job.start()
+    wait_for(job)
+    assert job.report is None and "\n" not in job.error and "the indexing process ended unexpectedly" in job.error
+    assert ("signal 9" in job.error) if "kill" in death else job.error.endswith("(exit status 1): MemoryError")
+    assert (job.stage, job.book, job.done) == ("dense", "渡口", 1)
+
+
+def test_a_build_error_in_the_child_is_its_own_line(tmp_path):
+    """A build the child refuses (no corpus folder) reads as it would in-process: the IndexBuildError's line."""
+    job = gen_chroma.BackgroundBuild(make_settings(tmp_path / "missing", tmp_path / "chroma"))
+    assert job.start()
+    wait_for(job)
+    assert job.report is None and job.error.startswith("语料目录不存在") and "missing" in job.error
