@@ -685,6 +685,21 @@ def print_summary(report: BuildReport, persist_dir: Path) -> None:
                       + "、".join(report.dense_pending))
 
 
+def lower_priority(by: int) -> None:
+    """Lower this process's CPU priority by ``by``. On Linux niceness is per thread, and an import may have started
+    one (numpy's BLAS pool), so every thread's is lowered; threads started later inherit it."""
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():
+        os.nice(by)
+        return
+    for task in tasks.iterdir():
+        try:
+            tid = int(task.name)
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + by))
+        except ProcessLookupError:  # the thread ended meanwhile
+            continue
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     settings = get_settings()
@@ -705,7 +720,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as error:
         parser.error(invalid_settings(error))
     if args.nice:
-        os.nice(args.nice)
+        lower_priority(args.nice)
     try:
         report = build_index(run_settings, rebuild=args.rebuild, dense=not args.lexical_only,
                              progress=json_progress if args.json_progress else TqdmProgress())

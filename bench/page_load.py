@@ -16,7 +16,7 @@ A server is warmed with one page asking one question (not timed) before its firs
 answers, so what is measured is the web app, not a language model. Goals: 8 pages ready within 20 s; answer p95
 with 8 readers under 3x the single-reader p95.
 
-  python bench/page_load.py [--readers 1 4 8] [--questions 3]
+  python bench/page_load.py [--readers 1 4 8] [--questions 3] [--scenarios baseline complete indexing]
 """
 
 from __future__ import annotations
@@ -97,8 +97,10 @@ class Server:
 
 
 def _tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (Linux /proc)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    """``pid`` and its descendants (Linux /proc): the children of every thread (the app's build child is started by
+    a worker thread, not the main one)."""
+    children = [child for task in Path(f"/proc/{pid}/task").iterdir()
+                for child in (task / "children").read_text().split()]
     return [pid, *(descendant for child in children for descendant in _tree(int(child)))]
 
 
@@ -233,17 +235,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--readers", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--questions", type=int, default=3, help="questions each reader asks (default 3)")
+    parser.add_argument("--scenarios", nargs="+", choices=["baseline", "complete", "indexing"],
+                        default=["baseline", "complete", "indexing"], help="which scenarios to run (default: all)")
     args = parser.parse_args()
     if not Path("/usr/bin/chromium").exists():
         sys.exit("needs Debian chromium: apt-get install chromium fonts-noto-cjk")
-    scenarios: dict[str, tuple[Callable[[Path], Server], str]] = {
-        "baseline: bare Streamlit chat page": (bare_page, "URL:"),
-        "NovelChat, index complete": (lambda work: start_py(work, work / "corpus", "complete"), READY),
-        "NovelChat, 西游记 indexing meanwhile": (indexing, READY),
+    every: dict[str, tuple[str, Callable[[Path], Server], str]] = {
+        "baseline": ("baseline: bare Streamlit chat page", bare_page, "URL:"),
+        "complete": ("NovelChat, index complete", lambda work: start_py(work, work / "corpus", "complete"), READY),
+        "indexing": ("NovelChat, 西游记 indexing meanwhile", indexing, READY),
     }
-    if not XIYOUJI.is_file():
+    if not XIYOUJI.is_file() and "indexing" in args.scenarios:
         print(f"(no {XIYOUJI}: the 'while a book is indexing' scenario is skipped)")
-        scenarios.pop("NovelChat, 西游记 indexing meanwhile")
+        args.scenarios.remove("indexing")
+    scenarios = {name: (make, marker) for key, (name, make, marker) in every.items() if key in args.scenarios}
     with tempfile.TemporaryDirectory(prefix="nc-load-") as folder:
         work = Path(folder)
         shutil.copytree(C.REPO / "corpus", work / "corpus")
