@@ -14,6 +14,7 @@ import streamlit as st
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from streamlit.delta_generator import DeltaGenerator
+from streamlit.errors import StreamlitAPIException
 
 from card_draft import CardDraftError, draft_card, save_card
 from characters import Persona, load_personas, parse_card
@@ -24,6 +25,7 @@ from llm import LLMUnavailable, backend_status, friendly_error, load_chat_model,
 from ragchat import ChatTurn, answer_question, greeting, highlight, roleplay_reply, to_messages, transcript_markdown
 from retrieval import Library, NoIndexError
 from scope import Scope
+from uploads import accept_upload, refused
 from voice import SpeechStream, VoiceError, missing_voice_tool, open_speech, warm
 
 log = logging.getLogger(__name__)
@@ -173,6 +175,8 @@ def limit_of(read_to: int | None, last_chapter: int) -> int | None:
 
 def sidebar(settings: Settings, library: Library, t: dict) -> dict:
     """The sidebar controls; returns the reader's choices, the reader's scope among them."""
+    if "persona" in st.session_state:  # kept while its picker is not drawn, so switching back to role-play returns
+        st.session_state["persona"] = st.session_state["persona"]  # to the same character (and conversation)
     with st.sidebar:
         st.radio(t["language"], ["zh", "en"], key="lang", horizontal=True,
                  format_func=lambda code: "中文" if code == "zh" else "English")
@@ -255,12 +259,22 @@ class Drawn:
 def library_panel(settings: Settings, library: Library, titles: list[str], t: dict) -> None:
     """Upload a novel or rescan corpus/; indexing runs in the background and shows its progress."""
     job = indexer(settings)
-    upload = st.file_uploader(t["upload"], type=["txt", "md", "epub"], key="upload")
-    if upload is not None and st.session_state.get("uploaded") != upload.file_id:
-        settings.corpus_dir.mkdir(parents=True, exist_ok=True)
-        (settings.corpus_dir / Path(upload.name).name).write_bytes(upload.getvalue())
-        st.session_state["uploaded"] = upload.file_id
-        job.start()
+    state = st.session_state
+    try:
+        upload = st.file_uploader(t["upload"], type=["txt", "md", "epub"], key=f"upload-{state.get('uploads', 0)}")
+    except StreamlitAPIException as error:  # a file the browser should not have sent (e.g. a renamed .py)
+        log.warning("upload refused by Streamlit: %s", error)
+        state["uploads"] = state.get("uploads", 0) + 1  # a fresh, empty uploader on the next run
+        state["upload_result"] = refused("?", str(error))
+        upload = None
+    if upload is not None and state.get("uploaded") != upload.file_id:
+        state["uploaded"] = upload.file_id
+        state["upload_result"] = accept_upload(upload.name, upload.getvalue(), settings.corpus_dir,
+                                               settings.max_file_mb)
+        if state["upload_result"].accepted:
+            job.start()
+    if result := state.get("upload_result"):
+        (st.success if result.accepted else st.error)(result.message)
     if st.button(t["rescan"], width="stretch") and not job.start():
         st.info(t["busy"])
     drawn = Drawn(st.session_state["page_runs"], job.finished, tuple(titles))

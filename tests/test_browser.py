@@ -38,7 +38,7 @@ class App:
     """start.py serving a copy of the novella's index, optionally with a chat model."""
 
     def __init__(self, novella_index, tmp: Path, llm_url: str = "", model: str = "", characters: Path = CHARACTERS_DIR,
-                 new_books: dict[str, str] | None = None):
+                 new_books: dict[str, str] | None = None, env: dict[str, str] | None = None):
         self.corpus, self.persist, self.characters = tmp / "corpus", tmp / "chroma", characters
         shutil.copytree(novella_index.corpus_dir, self.corpus)
         shutil.copytree(novella_index.persist_dir, self.persist)
@@ -47,13 +47,18 @@ class App:
         self.port = free_port()
         env = {**os.environ, "NOVELCHAT_LLM_BASE_URL": llm_url, "NOVELCHAT_LLM_MODEL": model,
                "NOVELCHAT_VOICE_CACHE_DIR": str(tmp / "voice"), "PYTHONUNBUFFERED": "1",
-               "NOVELCHAT_CHARACTERS_DIR": str(characters)}
+               "NOVELCHAT_CHARACTERS_DIR": str(characters), **(env or {})}
         command = [sys.executable, "start.py", "--port", str(self.port), "--corpus", str(self.corpus),
                    "--persist", str(self.persist)]
         self.started = time.perf_counter()
-        self.log = (tmp / "start.log").open("w")
+        self.log_path = tmp / "start.log"
+        self.log = self.log_path.open("w")
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}/"
+
+    def log_text(self) -> str:
+        """What start.py and the app printed so far."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def stop(self) -> None:
         self.process.terminate()
