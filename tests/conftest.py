@@ -105,3 +105,9 @@ def novella_index(tmp_path_factory) -> Settings:
 def gull_point_index(tmp_path_factory) -> Settings:
     """The English story indexed once per test session (a few seconds)."""
     return index_book(GULL_POINT, tmp_path_factory.mktemp("gull-point"))
+
+
+@pytest.fixture(scope="module")
+def library(novella_index) -> Library:
+    """The novella's index opened for reading (a test module may open its own)."""
+    return Library(novella_index)

@@ -10,12 +10,12 @@ import pytest
 from card_draft import draft_card
 from characters import load_personas, parse_card
 from gen_chroma import build_index
-from llm import load_chat_model
 from ragchat import answer_question, greeting, roleplay_messages, roleplay_reply
 from retrieval import Library
 from scope import Scope
 from tests.conftest import NOVELLA, make_settings
 from tests.fake_openai_server import FakeOpenAIServer
+from tests.test_chains import chat_model
 
 BOOK = "青石镇的灯"
 CITED_SPAN = re.compile(r"《青石镇的灯》第[^（]+（(\d+)–\d+）")  # a passage's citation: its chapter and offsets
@@ -23,20 +23,10 @@ CITED_SPAN = re.compile(r"《青石镇的灯》第[^（]+（(\d+)–\d+）")  # 
 FIFTH = NOVELLA.read_text(encoding="utf-8").index("第五章")  # where chapter 5 starts
 
 
-@pytest.fixture(scope="module")
-def library(novella_index) -> Library:
-    return Library(novella_index)
-
-
 @pytest.fixture
 def server():
     with FakeOpenAIServer(reply="（测试模型）好。") as running:
         yield running
-
-
-def chat_model(server, tmp_path):
-    return load_chat_model(make_settings(tmp_path, tmp_path, llm_base_url=server.base_url, llm_model=server.model,
-                                         llm_timeout=5))
 
 
 def sent_text(server) -> str:
@@ -64,14 +54,14 @@ def test_with_all_books_each_book_keeps_its_own_limit(tmp_path):
         chapters = "".join(f"第{n}章 第{n}天\n\n第{n}天，{title}的{animal}又出来了，大家都看见了{animal}。\n\n"
                            for n in range(1, 6))
         (corpus / f"{title}.txt").write_text(chapters, encoding="utf-8")
-    library = Library(make_settings(corpus, tmp_path / "chroma"))
-    build_index(library.settings, dense=False)
+    two_books = Library(make_settings(corpus, tmp_path / "chroma"))
+    build_index(two_books.settings, dense=False)
     scope = Scope.of({"渡口": 2, "茶馆": None})
-    passages = library.retrieve("黄狗 花猫 出来了", scope, 10, mode="bm25").passages
+    passages = two_books.retrieve("黄狗 花猫 出来了", scope, 10, mode="bm25").passages
     by_book = {book: {p.chapter for p in passages if p.book == book} for book in ("渡口", "茶馆")}
     assert by_book["渡口"] and max(by_book["渡口"]) <= 2
     assert max(by_book["茶馆"]) > 2  # the other book is read to the end: its later chapters are found
-    only_one = library.retrieve("黄狗 花猫", Scope.of({"茶馆": 1}), 10, mode="bm25").passages
+    only_one = two_books.retrieve("黄狗 花猫", Scope.of({"茶馆": 1}), 10, mode="bm25").passages
     assert {(p.book, p.chapter) for p in only_one} == {("茶馆", 1)}  # a book out of scope is never searched
 
 
