@@ -551,3 +551,30 @@ def test_a_build_error_in_the_child_is_its_own_line(tmp_path):
     assert job.start()
     wait_for(job)
     assert job.report is None and job.error.startswith("语料目录不存在") and "missing" in job.error
+
+
+def test_the_build_child_ends_with_the_process_that_started_it(tmp_path):
+    """The app's server stopped mid-build (killed, even): its build child does not build on as an orphan. Its
+    stdout here stays open, so only its tie to its parent can end it before it reports."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(NOVELLA, corpus / NOVELLA.name)
+    env = gen_chroma.settings_env(make_settings(corpus, tmp_path / "chroma"))
+    parent = subprocess.Popen(
+        [sys.executable, "-c", "import subprocess, sys, time; child = subprocess.Popen(sys.argv[1:]); "
+         "print(child.pid, flush=True); time.sleep(600)", *gen_chroma.child_command()],
+        stdout=subprocess.PIPE, text=True, env=env)
+    child = int(parent.stdout.readline())
+    assert '"stage"' in parent.stdout.readline()  # the child has started building
+    parent.kill()
+    parent.wait()
+    assert '"report"' not in parent.stdout.read()  # end of file: the child has ended too, without finishing
+    assert ended(child)
+
+
+def ended(pid: int) -> bool:
+    """Whether a process is gone or a zombie (ended, not yet reaped by whoever adopted it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
