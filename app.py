@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -320,9 +319,9 @@ def sources_panel(passages: list[dict], t: dict) -> None:
         return
     with st.expander(f"{t['sources']} ({len(passages)})"):
         for number, passage in enumerate(passages, 1):
-            marked = "".join(f"<mark>{html.escape(piece)}</mark>" if hit else html.escape(piece)
+            marked = "".join(f"<mark>{as_html(piece)}</mark>" if hit else as_html(piece)
                              for piece, hit in passage["parts"])
-            st.markdown(f"**[{number}] {html.escape(passage['citation'])}**", unsafe_allow_html=True)
+            st.markdown(f"<div><b>[{number}] {as_html(passage['citation'])}</b></div>", unsafe_allow_html=True)
             st.markdown(f"<div class='passage'>{marked}</div>", unsafe_allow_html=True)
 
 
@@ -360,7 +359,7 @@ def main() -> None:
     settings = get_settings()
     st.session_state["page_runs"] = st.session_state.get("page_runs", 0) + 1
     st.set_page_config(page_title="书聊 NovelChat", page_icon="📖", layout="wide")
-    st.markdown("<style>.passage{white-space:pre-wrap;font-size:0.9em;color:#444}</style>", unsafe_allow_html=True)
+    st.markdown("<style>.passage{font-size:0.9em;color:#444}</style>", unsafe_allow_html=True)
     t = TEXT[st.session_state.get("lang", "zh")]
     library = open_library(settings)
     choices = sidebar(settings, library, t)
@@ -408,7 +407,7 @@ def unanswered(messages: list[dict], index: int) -> bool:
 def show_message(message: dict, choices: dict, t: dict) -> None:
     """A kept message: its text, its audio if it was spoken, its sources."""
     with st.chat_message(message["role"], avatar=avatar(message["role"], choices)):
-        st.markdown(inert(message["content"], message.get("verbatim", False)))
+        show_text(st.empty(), message["content"], message.get("verbatim", False))
         if message.get("audio"):
             st.audio(message["audio"], format="audio/mp3")
         sources_panel(message["sources"], t)
@@ -438,8 +437,10 @@ def respond(asked: list[dict], choices: dict, library: Library, llm: BaseChatMod
             st.caption(f"ℹ️ {note}")
         speech = start_speech(choices, llm, settings, t) if choices["voice"] else None
         player, played = st.empty(), []
-        verbatim, written = llm is None, []  # with no model, the reply is the book's own text
-        st.write_stream(inert(piece, verbatim) for piece in kept(spoken(turn, speech, player, played), written))
+        verbatim, written, shown = llm is None, [], st.empty()  # with no model, the reply is the book's own text
+        for piece in spoken(turn, speech, player, played):
+            written.append(piece)
+            show_text(shown, "".join(written), verbatim)
         audio = finish_speech(speech, player, played)
         sources = [{"citation": p.citation, "parts": highlight(p.text.strip(), prompt)} for p in turn.passages]
         sources_panel(sources, t)
@@ -447,20 +448,20 @@ def respond(asked: list[dict], choices: dict, library: Library, llm: BaseChatMod
             "verbatim": verbatim}
 
 
-def kept(pieces: Iterator[str], written: list[str]) -> Iterator[str]:
-    """Pass the pieces through, keeping each in ``written``."""
-    for piece in pieces:
-        written.append(piece)
-        yield piece
+def as_html(text: str) -> str:
+    """Text as inert HTML: escaped, each line break a <br>, so Markdown never reads it (a blank line would end the
+    HTML block and let the rest be parsed as Markdown)."""
+    return html.escape(text).replace("\n", "<br>")
 
 
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
-
-
-def inert(text: str, verbatim: bool) -> str:
-    """Text safe to show as Markdown: book text (``verbatim``) shown as written, never as Markdown or HTML; in a
-    model's reply, no image (a book or a prompt could make the reader's browser fetch any address)."""
-    return MARKDOWN_SPECIAL.sub(r"\\\1", text) if verbatim else text.replace("![", "!\\[")
+def show_text(slot: DeltaGenerator, text: str, verbatim: bool) -> None:
+    """A reply in its slot. Book text (``verbatim``: a retrieval-only reply) is shown as written, never as Markdown or
+    HTML; a model's reply is Markdown without images (a book or a prompt could make the reader's browser fetch any
+    address)."""
+    if verbatim:
+        slot.markdown(f"<div class='verbatim'>{as_html(text)}</div>", unsafe_allow_html=True)
+    else:
+        slot.markdown(text.replace("![", "!\\["))
 
 
 def export_button(messages: list[dict], choices: dict, t: dict) -> None:

@@ -23,6 +23,10 @@ SNOW = "第1章 雪夜\n\n那年冬天，驿站的老马叫作踏雪，它认得
     f"第{n}章 风雪\n\n{''.join(WORDS[n * 200: n * 200 + 200])}。\n\n" for n in range(2, 61)
 )  # ~40k characters, no two windows alike: its vectors take minutes here
 
+PIXEL = "http://127.0.0.1:9/chart.png"  # nothing listens there: the test watches whether the browser tries
+CHART = (f"第一章 海图\n\n老船长把海图挂在舱壁上：![海图]({PIXEL}) 旁边用红笔写着 **不要出海**。\n\n"
+         "第二章 启航\n\n天亮了。\n")
+
 
 @pytest.fixture(scope="module")
 def reader_app(novella_index, tmp_path_factory):
@@ -32,7 +36,8 @@ def reader_app(novella_index, tmp_path_factory):
     tools = tmp / "bin"  # the app's PATH: its Python only, so no ffmpeg
     tools.mkdir()
     (tools / "python").symlink_to(sys.executable)
-    app = App(novella_index, tmp, characters=characters, new_books={"雪夜.txt": SNOW}, env={"PATH": str(tools)})
+    app = App(novella_index, tmp, characters=characters, new_books={"雪夜.txt": SNOW, "海图.md": CHART},
+              env={"PATH": str(tools)})
     yield app
     app.stop()
 
@@ -164,3 +169,19 @@ def test_the_rough_edges_a_new_reader_met_are_gone(browser, reader_app):  # noqa
     text = reader_app.log_text()
     assert "You can now view your Streamlit app" not in text and text.count("书聊已启动") == 1
     page.screenshot(path=str(ARTIFACTS / "rough-edges.png"), full_page=True)
+
+
+def test_book_text_is_shown_as_written_never_as_markdown(browser, reader_app):  # noqa: F811
+    """Issue #13: a book holding Markdown (an image pointing anywhere, bold text) is shown as written: the reader's
+    browser fetches nothing."""
+    page = open_page(browser, reader_app, "markdown-book")
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    pick_book(page, "《海图》")
+    ask(page, "老船长把海图挂在哪里？")
+    reply = page.locator('[data-testid="stChatMessage"]').last
+    expect(reply).to_contain_text(f"![海图]({PIXEL})")
+    expect(reply).to_contain_text("**不要出海**")
+    expect(reply.locator("img")).to_have_count(0)
+    page.wait_for_timeout(1000)
+    assert not [url for url in fetched if "chart.png" in url], fetched
