@@ -49,4 +49,7 @@ def test_smollm2_answers_a_question_about_the_book_in_the_page(browser, smollm2_
     text = answer.inner_text()
     assert "仅检索模式" not in text and "<|im_" not in text and "⚠️" not in text, text
     expect(answer.get_by_text("出处", exact=False)).to_be_visible()  # the passages it stands on
+    status = page.locator('[data-testid="stSidebar"]').get_by_text("Local model", exact=False)
+    expect(status).to_contain_text("loaded:")  # the status under the reply's run, not a 30-second-old one
+    expect(status).not_to_contain_text("loads when first needed")
     page.screenshot(path=str(ARTIFACTS / "smollm2-answer.png"), full_page=True)
