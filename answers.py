@@ -41,6 +41,12 @@ ANSWER_SHAPES: list[tuple[str, str | None]] = [
     (r"叫什么|什么名|名叫|叫做什么|称作什么|称为什么|自称|号称|唤做什么|名号|what (?:is|was) \w+ (?:name|called)",
      r"[叫唤称名号][做作是为着]|名[叫唤]|[“「‘\"][^”」’\"]{1,8}[”」’\"]|named|called"),
 ]
+# What names the answer to any 什么/谁/哪 question: 乃是…, 原来是…, 名唤…, a short quoted name.
+NAMING = re.compile(r"乃是|原来是|原是|却是|便是|正是|就是|名[叫唤为]|[叫唤][做作]|[“「‘\"][^”」’\"，。！？]{1,8}[”」’\"]")
+ASKS_NAME = re.compile(r"什么|甚么|谁|哪|何人|何物|\b(?:what|who|which)\b", re.IGNORECASE)
+NAMING_BONUS = 0.3
+# Where the question asks: its question words, and 哪/几 before any word (哪一宫, 哪五个字, 代表几), 哪吒 aside.
+ASKED = re.compile(rf"{QUESTION_WORDS.pattern}|哪(?!吒)[{_N}]*|几(?!乎)", re.IGNORECASE)
 SHAPE_BONUS = 1.0  # a sentence shaped like the answer scores (1 + this) times as much
 NEIGHBOUR = 0.5  # a keyword one sentence away counts this much (two away: squared)
 FOCUS = 2.0  # a keyword right beside the question word counts (1 + this) times as much; 2 characters away, half that
@@ -81,6 +87,11 @@ def sentences(text: str) -> list[str]:
     return [piece for piece in pieces if piece and any(ch.isalnum() for ch in piece)]
 
 
+def hands_on(sentence: str) -> bool:
+    """Whether the sentence asks or introduces a speech (ends in ？, ? or ：): what it leads to follows."""
+    return sentence.rstrip(_CLOSERS).endswith(("？", "?", "：", ":"))
+
+
 def is_question(sentence: str) -> bool:
     """Whether the sentence asks (ends in ？ or ?, closing quotes aside)."""
     return sentence.rstrip(_CLOSERS).endswith(("？", "?"))
@@ -88,12 +99,12 @@ def is_question(sentence: str) -> bool:
 
 def emphasis(question: str) -> dict[str, float]:
     """Each keyword of the question and how much it counts: more beside the question word and in its clause."""
-    blank = blank_question_words(question).lower()
-    asked = [m.span() for m in QUESTION_WORDS.finditer(question)]
+    blank = ASKED.sub(lambda match: " " * len(match.group()), question).lower()
+    asked = [m.span() for m in ASKED.finditer(question)]
     bounds = [0, *(m.end() for m in _CLAUSE_END.finditer(question)), len(question) + 1]
     core = [(a, b) for a, b in pairwise(bounds) if any(a <= start < b for start, _ in asked)]
     weights = {}
-    for token in set(query_tokens(question)):
+    for token in set(query_tokens(blank)):
         at = [m.span() for m in re.finditer(re.escape(token), blank)]
         gap = min((max(qs - end, start - qe, 0) for start, end in at for qs, qe in asked), default=math.inf)
         inside = len(core) < len(bounds) - 1 and any(a <= start < b for start, _ in at for a, b in core)
@@ -134,15 +145,18 @@ def score_sentences(
     weighted = {term: rarity.get(term, 0.0) * boost for term, boost in weights.items()}
     whole = sum(weighted.values()) or 1.0
     shape = answer_shape(question)
+    names = bool(ASKS_NAME.search(question))
     scored = []
     for number, part in enumerate(split, 1):
         lowered, questions = [s.lower() for s in part], [is_question(s) for s in part]
         for i, sentence in enumerate(part):
-            if questions[i] or CHAPTER_HEADING.fullmatch(sentence):
+            if hands_on(sentence) or CHAPTER_HEADING.fullmatch(sentence):
                 continue
             score = sum(w * _presence(t, lowered, questions, i) for t, w in weighted.items()) / whole
             if shape and shape.search(QUESTION_WORDS.sub(" ", sentence)):
                 score *= 1 + SHAPE_BONUS
+            elif not shape and names and NAMING.search(sentence):
+                score *= 1 + NAMING_BONUS
             scored.append(Sentence(number, sentence, score - 0.001 * number))  # ties go to the better passage
     return scored
 
