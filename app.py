@@ -343,7 +343,8 @@ def current_conversation(choices: dict, llm: BaseChatModel | None) -> list[dict]
     """The messages of the conversation the choices select; a new one opens with the greeting."""
     conversations: dict[tuple, list[dict]] = st.session_state.setdefault("conversations", {})
     key = conversation_key(choices)
-    if key not in conversations:
+    fresh = key not in conversations or (choices["persona"] is None and len(conversations[key]) == 1)
+    if fresh:  # the guide's hello is redrawn until the reader writes: it names the books and limits of now
         opening = greeting(choices["persona"], choices["scope"], llm)
         conversations[key] = [{"role": "assistant", "content": opening, "sources": []}]
     st.session_state["shown_conversation"] = key

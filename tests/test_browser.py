@@ -116,12 +116,12 @@ def ask(page: Page, text: str) -> None:
         page.wait_for_timeout(1500)
         box.fill(text)
         box.press("Enter")
-        try:
-            expect(messages).to_have_count(before + 2, timeout=20000)
+        try:  # sent once the question shows; never sent again (a busy machine may take long to answer)
+            expect(messages.nth(before)).to_contain_text(text, timeout=20000)
             break
         except AssertionError:
             continue
-    expect(messages).to_have_count(before + 2, timeout=60000)
+    expect(messages).to_have_count(before + 2, timeout=HANG_S * 1000)
     expect(box).to_have_count(1, timeout=60000)
     expect(box).to_be_editable(timeout=60000)
     page.wait_for_timeout(500)

@@ -96,6 +96,7 @@ def test_each_books_limit_survives_switching_and_all_books_keeps_each(browser, r
     set_slider(page, "读到了", 5, last=60)
     pick_book(page, ZH_BOOK)
     expect_slider(page, "读到了", 3)
+    expect(page.locator('[data-testid="stChatMessage"]').first).to_contain_text("你读到《青石镇的灯》第 3 章")
     ask(page, "周怀德在永丰号做什么？")  # the answer is in chapter 6: past the limit, never quoted
     reply = page.locator('[data-testid="stChatMessage"]').last
     assert "第六章" not in reply.inner_text() and "第七章" not in reply.inner_text()
