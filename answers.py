@@ -16,12 +16,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from lexical import QUESTION_WORDS, blank_question_words, query_tokens
+from lexical import QUESTION_WORDS, query_tokens
 from novel import CHAPTER_HEADING
 from retrieval import Passage
 
 _SENTENCE_END = re.compile(r"[。！？!?…]+[”’」』\"']*|\.(?=\s)[”’\"']*|\n+")
 _CLAUSE_END = re.compile(r"[，,、；;：:]")
+_QUOTE_OPENS = re.compile(r"[：:]\s*[“「\"]")
+_SPEECH_TAG = re.compile(r"^\s*$|[道说问叫曰喊呼]$")
 _CLOSERS = "”’」』\"' "
 _N = "0-9零〇一二三四五六七八九十百千万两半廿"
 # (what the question asks, what its answer looks like); the first that matches the question is used. None: a
@@ -39,10 +41,11 @@ ANSWER_SHAPES: list[tuple[str, str | None]] = [
     (r"(?:几|多少)(?P<unit>[个位间家条棵只回遍次种句根本座匹口处层道件张首门艘片块把株人])", None),
     (r"几|多少|多大|how (?:many|much)", rf"[{_N}]{{2,}}|[{_N[3:]}](?![个声些])|\d"),
     (r"叫什么|什么名|名叫|叫做什么|称作什么|称为什么|自称|号称|唤做什么|名号|what (?:is|was) \w+ (?:name|called)",
-     r"[叫唤称名号][做作是为着]|名[叫唤]|[“「‘\"][^”」’\"]{1,8}[”」’\"]|named|called"),
+     r"[叫唤称名号][做作是为着]|名[叫唤]|[“「‘\"][^”」’\"]{1,8}[”」’\"]|[：:][“「][^，。！？”」]{1,4}[，！、]|named|called"),
 ]
 # What names the answer to any 什么/谁/哪 question: 乃是…, 原来是…, 名唤…, a short quoted name.
-NAMING = re.compile(r"乃是|原来是|原是|却是|便是|正是|就是|名[叫唤为]|[叫唤][做作]|[“「‘\"][^”」’\"，。！？]{1,8}[”」’\"]")
+NAMING = re.compile(r"乃是|原来是|原是|却是|便是|正是|就是|名[叫唤为]|[叫唤][做作]"
+                    r"|[“「‘\"][^”」’\"，。！？]{1,8}[”」’\"]|[：:][“「][^，。！？”」]{1,4}[，！、]")
 ASKS_NAME = re.compile(r"什么|甚么|谁|哪|何人|何物|\b(?:what|who|which)\b", re.IGNORECASE)
 NAMING_BONUS = 0.3
 # Where the question asks: its question words, and 哪/几 before any word (哪一宫, 哪五个字, 代表几), 哪吒 aside.
@@ -87,9 +90,17 @@ def sentences(text: str) -> list[str]:
     return [piece for piece in pieces if piece and any(ch.isalnum() for ch in piece)]
 
 
-def hands_on(sentence: str) -> bool:
-    """Whether the sentence asks or introduces a speech (ends in ？, ? or ：): what it leads to follows."""
-    return sentence.rstrip(_CLOSERS).endswith(("？", "?", "：", ":"))
+def narration(sentence: str) -> str:
+    """What can answer in the sentence: all of it, but only the narration before a question it quotes (掌柜端着一碟
+    炒花生凑过来，在他对面坐下：“先生是读书人吧？” → 掌柜…坐下); nothing when it only asks (“芦花洲离这里有多远？”),
+    after a speech tag alone (何伯问：“…？”), or introduces a speech (美猴王暗暗的自称道：)."""
+    if sentence.rstrip(_CLOSERS).endswith(("：", ":")):
+        return ""
+    if not is_question(sentence):
+        return sentence
+    said = _QUOTE_OPENS.search(sentence)
+    before = sentence[: said.start()] if said else ""
+    return "" if _SPEECH_TAG.search(before) else before
 
 
 def is_question(sentence: str) -> bool:
@@ -121,11 +132,12 @@ def answer_shape(question: str) -> re.Pattern[str] | None:
     return None
 
 
-def _presence(term: str, lowered: Sequence[str], questions: Sequence[bool], i: int) -> float:
-    """How much ``term`` counts for sentence ``i``: 1 in it, less in a neighbour; a question hands it on."""
+def _presence(term: str, lowered: Sequence[str], questions: Sequence[bool], i: int, own: str) -> float:
+    """How much ``term`` counts for sentence ``i`` (``own``: the part of it that can answer): 1 in it, less in a
+    neighbour; a question hands it on."""
     best = 0.0
     for j in range(max(0, i - 2), min(len(lowered), i + 2)):
-        if term in lowered[j]:
+        if term in (own if j == i else lowered[j]):
             near = 1.0 if j == i - 1 and questions[j] else NEIGHBOUR ** abs(i - j)
             best = max(best, near)
     return best
@@ -150,12 +162,13 @@ def score_sentences(
     for number, part in enumerate(split, 1):
         lowered, questions = [s.lower() for s in part], [is_question(s) for s in part]
         for i, sentence in enumerate(part):
-            if hands_on(sentence) or CHAPTER_HEADING.fullmatch(sentence):
+            own = narration(sentence)
+            if not own or CHAPTER_HEADING.fullmatch(sentence):
                 continue
-            score = sum(w * _presence(t, lowered, questions, i) for t, w in weighted.items()) / whole
-            if shape and shape.search(QUESTION_WORDS.sub(" ", sentence)):
+            score = sum(w * _presence(t, lowered, questions, i, own.lower()) for t, w in weighted.items()) / whole
+            if shape and shape.search(QUESTION_WORDS.sub(" ", own)):
                 score *= 1 + SHAPE_BONUS
-            elif not shape and names and NAMING.search(sentence):
+            elif not shape and names and NAMING.search(own):
                 score *= 1 + NAMING_BONUS
             scored.append(Sentence(number, sentence, score - 0.001 * number))  # ties go to the better passage
     return scored
