@@ -13,7 +13,6 @@ import streamlit as st
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from streamlit.delta_generator import DeltaGenerator
-from streamlit.errors import StreamlitAPIException
 
 from card_draft import CardDraftError, draft_card, save_card
 from characters import Persona, load_personas, parse_card
@@ -24,7 +23,7 @@ from llm import LLMUnavailable, backend_status, friendly_error, load_chat_model,
 from ragchat import ChatTurn, answer_question, greeting, highlight, roleplay_reply, to_messages, transcript_markdown
 from retrieval import Library, NoIndexError
 from scope import Scope
-from uploads import accept_upload, refused
+from uploads import accept_upload
 from voice import SpeechStream, VoiceError, missing_voice_tool, open_speech, warm
 
 log = logging.getLogger(__name__)
@@ -259,13 +258,9 @@ def library_panel(settings: Settings, library: Library, titles: list[str], t: di
     """Upload a novel or rescan corpus/; indexing runs in the background and shows its progress."""
     job = indexer(settings)
     state = st.session_state
-    try:
-        upload = st.file_uploader(t["upload"], type=["txt", "md", "epub"], key=f"upload-{state.get('uploads', 0)}")
-    except StreamlitAPIException as error:  # a file the browser should not have sent (e.g. a renamed .py)
-        log.warning("upload refused by Streamlit: %s", error)
-        state["uploads"] = state.get("uploads", 0) + 1  # a fresh, empty uploader on the next run
-        state["upload_result"] = refused("?", str(error))
-        upload = None
+    # No ``type=``: Streamlit checks it before the page script runs, so a file the browser should not have sent (a
+    # .py renamed on the way) became a traceback in place of the page; accept_upload refuses it in one line.
+    upload = st.file_uploader(t["upload"], key="upload")
     if upload is not None and state.get("uploaded") != upload.file_id:
         state["uploaded"] = upload.file_id
         state["upload_result"] = accept_upload(upload.name, upload.getvalue(), settings.corpus_dir,

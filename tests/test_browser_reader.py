@@ -186,3 +186,26 @@ def test_book_text_is_shown_as_written_never_as_markdown(browser, reader_app):  
     expect(reply.locator("img")).to_have_count(0)
     page.wait_for_timeout(1000)
     assert not [url for url in fetched if "chart.png" in url], fetched
+
+
+def test_a_tampered_upload_is_refused_in_one_line_and_the_uploader_stays(browser, reader_app, tmp_path):  # noqa: F811
+    """Issue #13: a file the browser would not send (its name rewritten to evil.py on the way) is refused in one
+    line, not a traceback, nothing is saved, and the uploader is there for the next file."""
+    page = open_page(browser, reader_app, "tampered-upload")
+
+    def rename(route):
+        body = route.request.post_data_buffer.replace(b'filename="evil.txt"', b'filename="evil.py"')
+        route.continue_(post_data=body)
+
+    page.route("**/_stcore/upload_file/**", rename)
+    evil = tmp_path / "evil.txt"
+    evil.write_text("import os\nos.system('echo hi')\n", encoding="utf-8")
+    before = sorted(p.name for p in reader_app.corpus.iterdir())
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(evil))
+    expect(sidebar(page).get_by_text("was not added", exact=False)).to_be_visible(timeout=30000)
+    expect(sidebar(page).get_by_text("only .txt, .md, .epub files", exact=False)).to_be_visible()
+    assert "Traceback" not in page.content() and not page.locator('[data-testid="stException"]').count()
+    assert sorted(p.name for p in reader_app.corpus.iterdir()) == before
+    page.unroute("**/_stcore/upload_file/**")
+    sidebar(page).get_by_text("重新扫描", exact=False).click()  # any click: the page is drawn again
+    expect(page.locator('[data-testid="stFileUploaderDropzoneInput"]')).to_have_count(1, timeout=30000)
