@@ -41,11 +41,11 @@ ANSWER_SHAPES: list[tuple[str, str | None]] = [
     (r"(?:几|多少)(?P<unit>[个位间家条棵只回遍次种句根本座匹口处层道件张首门艘片块把株人])", None),
     (r"几|多少|多大|how (?:many|much)", rf"[{_N}]{{2,}}|[{_N[3:]}](?![个声些])|\d"),
     (r"叫什么|什么名|名叫|叫做什么|称作什么|称为什么|自称|号称|唤做什么|名号|what (?:is|was) \w+ (?:name|called)",
-     r"[叫唤称名号][做作是为着]|名[叫唤]|[“「‘\"][^”」’\"]{1,8}[”」’\"]|[：:][“「][^，。！？”」]{1,4}[，！、]|named|called"),
+     r"[叫唤称名号][做作是为着]|名[叫唤]|[“「‘\"][^”」’\"]{1,8}[”」’\"]|[：:][“「][^，。！？”」]{2,3}[，！、]|named|called"),
 ]
 # What names the answer to any 什么/谁/哪 question: 乃是…, 原来是…, 名唤…, a short quoted name.
 NAMING = re.compile(r"乃是|原来是|原是|却是|便是|正是|就是|名[叫唤为]|[叫唤][做作]"
-                    r"|[“「‘\"][^”」’\"，。！？]{1,8}[”」’\"]|[：:][“「][^，。！？”」]{1,4}[，！、]")
+                    r"|[“「‘\"][^”」’\"，。！？]{1,8}[”」’\"]|[：:][“「][^，。！？”」]{2,3}[，！、]")
 ASKS_NAME = re.compile(r"什么|甚么|谁|哪|何人|何物|\b(?:what|who|which)\b", re.IGNORECASE)
 NAMING_BONUS = 0.3
 # Where the question asks: its question words, and 哪/几 before any word (哪一宫, 哪五个字, 代表几), 哪吒 aside.
@@ -60,11 +60,13 @@ RUNNER_UP = 0.8  # the second-best sentence joins the lead when it scores this m
 
 @dataclass
 class Sentence:
-    """One sentence of passage ``number`` (1-based) and how well it answers."""
+    """One sentence of passage ``number`` (1-based) and how well it answers: ``held``, the share of the question's
+    weight it holds (doubled when shaped like the answer); ``score``, what ranks it (more when it names something)."""
 
     number: int
     text: str
     score: float
+    held: float
 
 
 @dataclass
@@ -168,9 +170,8 @@ def score_sentences(
             score = sum(w * _presence(t, lowered, questions, i, own.lower()) for t, w in weighted.items()) / whole
             if shape and shape.search(QUESTION_WORDS.sub(" ", own)):
                 score *= 1 + SHAPE_BONUS
-            elif not shape and names and NAMING.search(own):
-                score *= 1 + NAMING_BONUS
-            scored.append(Sentence(number, sentence, score - 0.001 * number))  # ties go to the better passage
+            ranks = score * (1 + NAMING_BONUS) if not shape and names and NAMING.search(own) else score
+            scored.append(Sentence(number, sentence, ranks - 0.001 * number, score))  # ties: the better passage
     return scored
 
 
@@ -190,4 +191,4 @@ def lead(passages: Sequence[Passage], question: str, rarity: Mapping[str, float]
     best = ranked[0]
     runner = next((s for s in ranked[1:] if s.text != best.text), None)
     chosen = [best] + ([runner] if runner and runner.score >= RUNNER_UP * best.score > 0 else [])
-    return Lead(chosen, best.score >= ANSWERED)
+    return Lead(chosen, best.held >= ANSWERED)
