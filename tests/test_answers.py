@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from answers import emphasis, lead, sentences
+from answers import emphasis, lead, narration, sentences
 from ragchat import answer_question, highlight, snippet, squash
 from retrieval import Library, repeats
 from tests.conftest import ROOT, retrieve_all
@@ -46,7 +46,7 @@ def test_the_reply_opens_with_the_sentence_that_answers_cited(library, question,
 
 
 def test_the_answer_sentence_holds_the_answer_for_most_novella_questions(library):
-    """The first sentence shown: 63/83 (0.759) here; the first text shown before (passage 1's snippet) 55/83."""
+    """The first sentence shown: 64/83 (0.771) here; the first text shown before (passage 1's snippet) 55/83."""
     sentence = baseline = 0
     for item in QA:
         found = retrieve_all(library, item["question"], 5)
@@ -54,7 +54,7 @@ def test_the_answer_sentence_holds_the_answer_for_most_novella_questions(library
         answers = [squash(a) for a in item["answers"]]
         sentence += any(a in squash(first) for a in answers)
         baseline += any(a in squash(snippet(found.passages[0].text, item["question"])) for a in answers)
-    assert sentence / len(QA) >= 0.75 and sentence >= baseline + 6, (sentence, baseline)
+    assert sentence / len(QA) >= 0.755 and sentence >= baseline + 7, (sentence, baseline)
 
 
 def test_when_the_book_does_not_say_the_reply_says_so_and_still_shows_the_closest(library):
@@ -100,3 +100,17 @@ def test_question_words_are_no_keywords():
 def test_sentences_keep_their_closing_quotes():
     cut = sentences("“顺水往下，五里。”何伯说。Then he left. 好！")
     assert cut == ["“顺水往下，五里。”", "何伯说。", "Then he left.", "好！"]
+
+
+def test_what_can_answer_in_a_sentence():
+    """A bare question or speech tag never answers; narration before a quoted question does."""
+    assert narration("“芦花洲离这里有多远？”") == "" and narration("何伯问：“芦花洲离这里有多远？”") == ""
+    assert narration("美猴王暗暗的自称道：") == ""
+    assert narration("掌柜端着一碟炒花生凑过来，坐下：“先生是读书人吧？”") == "掌柜端着一碟炒花生凑过来，坐下"
+    assert narration("何伯说：“五里。”") == "何伯说：“五里。”"
+
+
+def test_where_the_question_asks_without_a_measure_word():
+    """哪 before a number or any word (哪五个字, 哪一宫) is where the question asks: the words beside it count most."""
+    weights = emphasis("唐僧师徒到西梁女国时，驿馆衙门匾上写的是哪三个字？")
+    assert weights["个字"] > weights["西梁"] and not any("哪" in token for token in weights)
