@@ -27,7 +27,7 @@ from uploads import accept_upload
 from voice import SpeechStream, VoiceError, missing_voice_tool, open_speech, warm
 
 log = logging.getLogger(__name__)
-POLL_S = 2.0  # how often an open page shows the build's progress while one runs (no timer otherwise)
+POLL_S = 3.0  # how often an open page shows the build's progress while one runs (no timer otherwise)
 TEXT = {
     "zh": {
         "title": "书聊", "book": "书", "all_books": "全部书", "mode": "模式", "qa": "问答", "roleplay": "角色扮演",

@@ -82,7 +82,7 @@ def test_the_export_downloads_while_a_book_is_being_indexed(browser, reader_app)
     for _ in range(3):
         transcript = download_export(page)
         assert "何伯船上那条黄狗叫什么？" in transcript and "锅巴" in transcript
-        page.wait_for_timeout(2500)  # a progress tick (or more) between downloads
+        page.wait_for_timeout(3500)  # a progress tick (or more) between downloads
     expect(sidebar(page).get_by_text("正在建索引", exact=False)).to_be_visible()  # it was indexing throughout
 
 
