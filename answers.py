@@ -24,6 +24,7 @@ _SENTENCE_END = re.compile(r"[。！？!?…]+[”’」』\"']*|\.(?=\s)[”’
 _CLAUSE_END = re.compile(r"[，,、；;：:]")
 _QUOTE_OPENS = re.compile(r"[：:]\s*[“「\"]")
 _SPEECH_TAG = re.compile(r"^\s*$|[道说问叫曰喊呼]$")
+_PRONOUN = re.compile(r"[它她牠]")  # a sentence that refers back takes the previous one's keywords
 _CLOSERS = "”’」』\"' "
 _N = "0-9零〇一二三四五六七八九十百千万两半廿"
 # (what the question asks, what its answer looks like); the first that matches the question is used. None: a
@@ -141,6 +142,8 @@ def _presence(term: str, lowered: Sequence[str], questions: Sequence[bool], i: i
     for j in range(max(0, i - 2), min(len(lowered), i + 2)):
         if term in (own if j == i else lowered[j]):
             near = 1.0 if j == i - 1 and questions[j] else NEIGHBOUR ** abs(i - j)
+            if j == i - 1 and _PRONOUN.search(own):
+                near = max(near, 0.75)
             best = max(best, near)
     return best
 

@@ -10,7 +10,7 @@ import pytest
 
 from answers import emphasis, lead, narration, sentences
 from ragchat import answer_question, highlight, snippet, squash
-from retrieval import Library, repeats
+from retrieval import Library, Passage, repeats
 from tests.conftest import ROOT, retrieve_all
 
 QA = [json.loads(line) for line in (ROOT / "tests" / "data" / "novella_qa.jsonl").read_text("utf-8").splitlines()]
@@ -114,3 +114,11 @@ def test_where_the_question_asks_without_a_measure_word():
     """哪 before a number or any word (哪五个字, 哪一宫) is where the question asks: the words beside it count most."""
     weights = emphasis("唐僧师徒到西梁女国时，驿馆衙门匾上写的是哪三个字？")
     assert weights["个字"] > weights["西梁"] and not any("哪" in token for token in weights)
+
+
+def test_a_sentence_that_refers_back_takes_the_previous_ones_words():
+    """它/她 point at what the sentence before named: 黄狗 counts in the sentence that says what it is called."""
+    text = ("船舱里趴着一条黄狗，见有生人上船，抬起头呜了一声。林晓蹲下去摸它的脑袋：“锅巴，你又胖了。”"
+            "旁边的船夫也笑了。")
+    best = lead([Passage("b", "书", 3, "第三章", 0, len(text), text)], "何伯船上那条黄狗叫什么？")
+    assert "锅巴" in best.sentences[0].text
