@@ -120,24 +120,21 @@ def server_status(_settings: Settings) -> tuple[bool, str]:
     return status.ready, status.message
 
 
-def model_status(settings: Settings) -> tuple[bool, str]:
-    """Whether the chat model can answer, in one line; a local model's status is read afresh (it costs nothing, and
-    it changes when the first answer loads the model)."""
-    if resolve_backend(settings) == "openai":
-        return server_status(settings)
-    status = backend_status(settings)
-    return status.ready, status.message
-
-
 def status_panel(settings: Settings, t: dict) -> None:
-    """One short line on the chat model; with none, how to add one folds out."""
-    ready, message = model_status(settings)
-    if resolve_backend(settings) == "none":
+    """One short line on the chat model; with none, how to add one folds out. A server's status is probed at most
+    every 30 s; a local model's is read afresh (it costs nothing, and it changes when the first answer loads it)."""
+    backend = resolve_backend(settings)
+    if backend == "none":
         st.caption(f"○ {t['retrieval_only']}")
         with st.expander(t["add_model"]):
             st.markdown(ADD_MODEL_HELP)
+        return
+    if backend == "openai":
+        ready, message = server_status(settings)
     else:
-        st.caption(f"{t['backend']}: {'●' if ready else '○'} {message}")
+        status = backend_status(settings)
+        ready, message = status.ready, status.message
+    st.caption(f"{t['backend']}: {'●' if ready else '○'} {message}")
 
 
 ADD_MODEL_HELP = """任选一种 / any one of:
@@ -163,12 +160,15 @@ def reading_scope(books: list[BookEntry], t: dict) -> Scope:
                 value = min(max(read_to.get(book.title, book.last_chapter), 1), book.last_chapter)
                 label = f"《{book.title}》" if many else t["spoiler"]
                 read_to[book.title] = st.slider(label, 1, book.last_chapter, value, key=f"read_to::{book.title}")
-    return Scope.of({book.title: limit_of(read_to.get(book.title), book.last_chapter) for book in books})
+    return scope_read(books)
 
 
-def limit_of(read_to: int | None, last_chapter: int) -> int | None:
-    """A slider's chapter as a limit: None when the reader has read to the end (or never set it)."""
-    return None if read_to is None or read_to >= last_chapter else read_to
+def scope_read(books: list[BookEntry]) -> Scope:
+    """The books with the limits the reader's sliders hold (kept in the session): a chapter at a book's end, or never
+    set, is no limit."""
+    read_to: dict[str, int] = st.session_state.get("read_to", {})
+    return Scope.of({book.title: None if read_to.get(book.title, book.last_chapter) >= book.last_chapter
+                     else read_to[book.title] for book in books})
 
 
 def sidebar(settings: Settings, library: Library, t: dict) -> dict:
@@ -229,9 +229,7 @@ def create_character(settings: Settings, t: dict) -> None:
     before the page is drawn again); the page then says where the card was saved."""
     state, library = st.session_state, open_library(settings)
     try:
-        book = library.find_book(state["new_character_book"])
-        read_to = state.setdefault("read_to", {}).get(book.title)
-        scope = Scope.of({book.title: limit_of(read_to, book.last_chapter)})
+        scope = scope_read([library.find_book(state["new_character_book"])])
         with st.spinner(t["drafting"]):
             card = draft_card(state["new_character_name"], scope, library, chat_model(settings)[0])
         path = save_card(card, settings.characters_dir)

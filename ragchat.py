@@ -355,17 +355,17 @@ def greeting(persona: Persona | None, scope: Scope, llm: BaseChatModel | None = 
         held = f"你读到{'、'.join(limits)}，之后的内容我不会提。" if limits else ""
         return (f"你好！我是书聊，读过{titles}。{held}问我书里的任何事，我会引用原文回答；也可以切换到角色扮演，"
                 "和书中人物聊天。\nHello! Ask me anything about the book, or switch to role-play.")
-    persona = visible_persona(persona, scope)
-    if llm is not None and not persona.first_mes:
+    visible = visible_persona(persona, scope)
+    if llm is not None and not visible.first_mes:
         try:
-            chinese = _CJK.search(persona.name + persona.description + persona.scenario)
+            chinese = _CJK.search(visible.name + visible.description + visible.scenario)
             ask = (GREETING_REQUEST if chinese else GREETING_REQUEST_EN).format(name=persona.name)
-            request = roleplay_messages(persona, ask, [], [], 0, scope)
+            request = roleplay_messages(persona, ask, [], [], 0, scope)  # it shows the card as ``visible``
             return (llm | StrOutputParser()).invoke(request).strip()
         except Exception as error:  # a failing backend must not block the greeting: fall back to the card
             logging.getLogger(__name__).warning("no greeting generated for %s (%s: %s); the card's opening instead",
                                                 persona.name, type(error).__name__, error)
-    return persona.opening()
+    return visible.opening()
 
 
 def highlight(text: str, question: str) -> list[tuple[str, bool]]:
