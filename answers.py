@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from lexical import QUESTION_WORDS, query_tokens
+from lexical import MEASURES, QUESTION_WORDS, query_tokens
 from novel import CHAPTER_HEADING
 from retrieval import Passage
 
@@ -25,6 +25,7 @@ _CLAUSE_END = re.compile(r"[，,、；;：:]")
 _QUOTE_OPENS = re.compile(r"[：:]\s*[“「\"]")
 _SPEECH_TAG = re.compile(r"^\s*$|[道说问叫曰喊呼]$")
 _PRONOUN = re.compile(r"[它她牠]")  # a sentence that refers back takes the previous one's keywords
+_QUOTES = re.compile(r"[“”‘’「」『』\"']")
 _CLOSERS = "”’」』\"' "
 _N = "0-9零〇一二三四五六七八九十百千万两半廿"
 # (what the question asks, what its answer looks like); the first that matches the question is used. None: a
@@ -35,6 +36,7 @@ ANSWER_SHAPES: list[tuple[str, str | None]] = [
     (r"多高|多长|多深|多宽|多粗|how (?:tall|high|long|deep)", rf"[{_N}]+[丈尺寸里步]|\d+ (?:feet|foot|yards)"),
     (r"多少钱|多少银|几两|多少两|多少文", rf"[{_N}]+[文两钱贯]"),
     (r"多少年|几年|哪一?年|何年", rf"[{_N}]+年"),
+    (r"多久|多长时间|多少时候", rf"[{_N}几]+(?:年|个?月|[天日]|个?时辰|更|刻)|半晌|片刻|一会|良久"),
     (r"多少天|几天|多少日|几日", rf"[{_N}]+[天日]"),
     (r"哪一?天|哪日|哪一?夜|何日", rf"[正一二三四五六七八九十冬腊]+月|初[一二三四五六七八九十]|[{_N}]+[日号]"),
     (r"什么时辰|几时|几更|什么时候|what time|^when\b",
@@ -42,20 +44,30 @@ ANSWER_SHAPES: list[tuple[str, str | None]] = [
     (r"(?:几|多少)(?P<unit>[个位间家条棵只回遍次种句根本座匹口处层道件张首门艘片块把株人])", None),
     (r"几|多少|多大|how (?:many|much)", rf"[{_N}]{{2,}}|[{_N[3:]}](?![个声些])|\d"),
     (r"叫什么|什么名|名叫|叫做什么|称作什么|称为什么|自称|号称|唤做什么|名号|what (?:is|was) \w+ (?:name|called)",
-     r"[叫唤称名号][做作是为着]|名[叫唤]|[“「‘\"][^”」’\"]{1,8}[”」’\"]|[：:][“「][^，。！？”」]{2,3}[，！、]|named|called"),
+     r"[叫唤称名号][做作是为着]|名[叫唤]|[“「‘\"][^”」’\"，。！？]{1,8}[”」’\"]|[：:][“「][^，。！？”」]{2,3}[，！、]|named|called"),
 ]
+# 什么/哪 + a kind of thing (什么灯, 哪座山, 哪一宫), or the thing before 叫什么 (那座山叫什么名字): the answer
+# names one of that kind (荷花灯, 紫云山, 巽宫) or counts to it (哪一间 → 第七间).
+_KIND_ASKED = re.compile(rf"(?:什么|甚么|哪(?!吒))一?(?P<measure>[{MEASURES}])?(?P<kind>[\u4e00-\u9fff])?")
+_KIND_NAMED = re.compile(r"(?P<kind>[\u4e00-\u9fff])[头子儿]?(?:叫|唤|称|名叫|被称作|被称为|又?叫做)(?:什么|甚么)")
+# Kinds that are no kind of thing: 什么名字, 什么颜色, 什么样, 什么时候, 什么地方, 什么人, 什么事, 哪里, 哪儿.
+_NO_KIND = "名颜样时地人事东意话里儿"
+# Characters that do not begin a name: 此山, 一座山, 哪座山, 的灯铺, 将刀 name nothing.
+_NOT_A_NAME = f"这那此该本其每各哪何什甚么一的之了将把是在有和与被对从向着过得也又都就还只我你他她它{MEASURES}"
 # What names the answer to any 什么/谁/哪 question: 乃是…, 原来是…, 名唤…, a short quoted name.
 NAMING = re.compile(r"乃是|原来是|原是|却是|便是|正是|就是|名[叫唤为]|[叫唤][做作]"
                     r"|[“「‘\"][^”」’\"，。！？]{1,8}[”」’\"]|[：:][“「][^，。！？”」]{2,3}[，！、]")
 ASKS_NAME = re.compile(r"什么|甚么|谁|哪|何人|何物|\b(?:what|who|which)\b", re.IGNORECASE)
 NAMING_BONUS = 0.3
 # Where the question asks: its question words, and 哪/几 before any word (哪一宫, 哪五个字, 代表几), 哪吒 aside.
-ASKED = re.compile(rf"{QUESTION_WORDS.pattern}|哪(?!吒)[{_N}]*|几(?!乎)", re.IGNORECASE)
+ASKED = re.compile(rf"(?:什么|甚么)名(?:字|号|称)?|{QUESTION_WORDS.pattern}|哪(?!吒)[{_N}]*|几(?!乎)", re.IGNORECASE)
 SHAPE_BONUS = 1.0  # a sentence shaped like the answer scores (1 + this) times as much
 NEIGHBOUR = 0.5  # a keyword one sentence away counts this much (two away: squared)
 FOCUS = 2.0  # a keyword right beside the question word counts (1 + this) times as much; 2 characters away, half that
 CORE_CLAUSE = 2.0  # keywords in the question's own clause (after 孙悟空学艺归来，) count this many times as much
 ANSWERED = 0.17  # a best sentence holding less of the question's weight: the book does not seem to say
+KIND_BONUS = 0.15  # a sentence naming one of the kind of thing asked ranks (1 + this) times as high
+IN_PASSAGE = 0.1  # a keyword elsewhere in the passage, more than two sentences away, counts this much
 RUNNER_UP = 0.8  # the second-best sentence joins the lead when it scores this much of the best
 
 
@@ -126,8 +138,28 @@ def emphasis(question: str) -> dict[str, float]:
     return weights
 
 
-def answer_shape(question: str) -> re.Pattern[str] | None:
-    """What the answer to this question looks like (a number and its unit, a date, a name), if the question says."""
+@dataclass(frozen=True)
+class AnswerShape:
+    """What the answer to a question looks like: ``pattern``, where what matches is not already in ``question``
+    (哪座山 is answered by 紫云山, not by the question's own words)."""
+
+    pattern: re.Pattern[str]
+    question: str = ""
+
+    def found(self, text: str) -> bool:
+        """Whether ``text`` holds an answer of this shape."""
+        return any(match.group() not in self.question for match in self.pattern.finditer(text))
+
+
+def answer_shapes(question: str) -> tuple[AnswerShape | None, AnswerShape | None]:
+    """What the answer to this question looks like, if the question says: a number and its unit, a date or a name
+    (``ANSWER_SHAPES``); and one of the kind of thing asked (什么灯 → 荷花灯)."""
+    counted, kind = _counted_shape(question), _kind_shape(question)
+    return AnswerShape(counted) if counted else None, AnswerShape(kind, question) if kind else None
+
+
+def _counted_shape(question: str) -> re.Pattern[str] | None:
+    """The first of ``ANSWER_SHAPES`` the question asks for."""
     for asks, looks in ANSWER_SHAPES:
         match = re.search(asks, question, re.IGNORECASE)
         if match:
@@ -135,11 +167,24 @@ def answer_shape(question: str) -> re.Pattern[str] | None:
     return None
 
 
+def _kind_shape(question: str) -> re.Pattern[str] | None:
+    """A name ending in the kind of thing asked (什么灯 → 荷花灯; 那座山叫什么 → 紫云山), or 第N + the measure asked
+    (哪一间 → 第七间)."""
+    forms = []
+    for match in [*_KIND_ASKED.finditer(question), *_KIND_NAMED.finditer(question)]:
+        kind, measure = match.group("kind"), match.groupdict().get("measure")
+        if kind and kind not in _NOT_A_NAME + _NO_KIND:
+            forms.append(rf"[^\W\d{_NOT_A_NAME}]{{2}}{kind}")
+        if measure:
+            forms.append(rf"第[{_N}]+{measure}")
+    return re.compile("|".join(forms)) if forms else None
+
+
 def _presence(term: str, lowered: Sequence[str], questions: Sequence[bool], i: int, own: str) -> float:
     """How much ``term`` counts for sentence ``i`` (``own``: the part of it that can answer): 1 in it, less in a
     neighbour; a question hands it on."""
-    best = 0.0
-    for j in range(max(0, i - 2), min(len(lowered), i + 2)):
+    best = IN_PASSAGE if any(term in text for text in lowered) else 0.0
+    for j in range(max(0, i - 2), min(len(lowered), i + 3)):
         if term in (own if j == i else lowered[j]):
             near = 1.0 if j == i - 1 and questions[j] else NEIGHBOUR ** abs(i - j)
             if j == i - 1 and _PRONOUN.search(own):
@@ -161,21 +206,29 @@ def score_sentences(
     rarity = rarity or _local_rarity(weights, [s for part in split for s in part])
     weighted = {term: rarity.get(term, 0.0) * boost for term, boost in weights.items()}
     whole = sum(weighted.values()) or 1.0
-    shape = answer_shape(question)
+    counted, kind = answer_shapes(question)
     names = bool(ASKS_NAME.search(question))
     scored = []
     for number, part in enumerate(split, 1):
-        lowered, questions = [s.lower() for s in part], [is_question(s) for s in part]
+        lowered, questions = [_matchable(s) for s in part], [is_question(s) for s in part]
         for i, sentence in enumerate(part):
             own = narration(sentence)
             if not own or CHAPTER_HEADING.fullmatch(sentence):
                 continue
-            score = sum(w * _presence(t, lowered, questions, i, own.lower()) for t, w in weighted.items()) / whole
-            if shape and shape.search(QUESTION_WORDS.sub(" ", own)):
+            score = sum(w * _presence(t, lowered, questions, i, _matchable(own)) for t, w in weighted.items()) / whole
+            plain = QUESTION_WORDS.sub(" ", own)
+            if counted and counted.found(plain):
                 score *= 1 + SHAPE_BONUS
-            ranks = score * (1 + NAMING_BONUS) if not shape and names and NAMING.search(own) else score
+            ranks = score * (1 + NAMING_BONUS) if not counted and names and NAMING.search(own) else score
+            if kind and kind.found(plain):
+                ranks *= 1 + KIND_BONUS
             scored.append(Sentence(number, sentence, ranks - 0.001 * number, score))  # ties: the better passage
     return scored
+
+
+def _matchable(text: str) -> str:
+    """The text as keywords are looked for in it: lower-cased, quotation marks out (“巽宫”位下 holds 宫位)."""
+    return _QUOTES.sub("", text.lower())
 
 
 def _local_rarity(terms: Mapping[str, float], texts: Sequence[str]) -> dict[str, float]:

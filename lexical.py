@@ -26,13 +26,13 @@ STOPWORDS = frozenset(
     "有 被 把 给 他 她 它 他们 她们 我 你 这 那 这个 那个 一个 中 里 上 时 时候 之 其 "
     "the a an of to in on at is are was were be and or what who whom which where when why how did does do".split()
 )
-_MEASURES = "个位天年月日间家条棵只回遍次种句根本座匹口处些样时岁章层道件张首门艘片块把"
+MEASURES = "个位天年月日间家条棵只回遍次种句根本座匹口处些样时岁章层道件张首门艘片块把"
 # Question words: they say what is asked, not where the answer is. Blanked out of a question before it is
 # tokenised, so neither they nor the character pairs across them (叫什, 么？) match passages. 哪 and 几 count only
 # before a measure word (哪一天, 哪间, 几遍; 遍 stays: the answer says 五遍), so 哪吒 and 几乎 are left alone.
 QUESTION_WORDS = re.compile(
     rf"为什么|什么|甚么|怎么样|怎么|怎样|如何|多少|多(?=[大远长久高深重宽粗])|为何|何时|何处|何人|何物|哪里|哪儿"
-    rf"|哪一?[{_MEASURES}]|几(?=[{_MEASURES}])|谁|啥|吗|呢"
+    rf"|哪一?[{MEASURES}]|几(?=[{MEASURES}])|谁|啥|吗|呢"
     r"|\b(?:what|who|whom|whose|which|where|when|why|how)\b",
     re.IGNORECASE,
 )
