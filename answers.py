@@ -44,23 +44,25 @@ ANSWER_SHAPES: list[tuple[str, str | None]] = [
     (r"(?:几|多少)(?P<unit>[个位间家条棵只回遍次种句根本座匹口处层道件张首门艘片块把株人])", None),
     (r"几|多少|多大|how (?:many|much)", rf"[{_N}]{{2,}}|[{_N[3:]}](?![个声些])|\d"),
     (r"叫什么|什么名|名叫|叫做什么|称作什么|称为什么|自称|号称|唤做什么|名号|what (?:is|was) \w+ (?:name|called)",
-     r"[叫唤称名号][做作是为着]|名[叫唤]|[“「‘\"][^”」’\"，。！？]{1,8}[”」’\"]|[：:][“「][^，。！？”」]{2,3}[，！、]|named|called"),
+     r"[叫唤称名号][做作是为着]|教[做作]|名[叫唤]|[“「‘\"][^”」’\"，。！？]{1,8}[”」’\"]|[：:][“「][^，。！？”」]{2,3}[，！、]|named|called"),
 ]
 # 什么/哪 + a kind of thing (什么灯, 哪座山, 哪一宫), or the thing before 叫什么 (那座山叫什么名字): the answer
 # names one of that kind (荷花灯, 紫云山, 巽宫) or counts to it (哪一间 → 第七间).
 _KIND_ASKED = re.compile(rf"(?:什么|甚么|哪(?!吒))一?(?P<measure>[{MEASURES}])?(?P<kind>[\u4e00-\u9fff])?")
 _KIND_NAMED = re.compile(r"(?P<kind>[\u4e00-\u9fff])[头子儿]?(?:叫|唤|称|名叫|被称作|被称为|又?叫做)(?:什么|甚么)")
+# What the question calls a name: 什么名字, 什么别名, 什么外号… are part of the question, not its keywords.
+_NAME_WORDS = "名字|名号|名称|别名|异名|外号|绰号|诨名|法名|称号|名"
 # Kinds that are no kind of thing: 什么名字, 什么颜色, 什么样, 什么时候, 什么地方, 什么人, 什么事, 哪里, 哪儿.
 _NO_KIND = "名颜样时地人事东意话里儿"
 # Characters that do not begin a name: 此山, 一座山, 哪座山, 的灯铺, 将刀 name nothing.
 _NOT_A_NAME = f"这那此该本其每各哪何什甚么一的之了将把是在有和与被对从向着过得也又都就还只我你他她它{MEASURES}"
 # What names the answer to any 什么/谁/哪 question: 乃是…, 原来是…, 名唤…, a short quoted name.
-NAMING = re.compile(r"乃是|原来是|原是|却是|便是|正是|就是|名[叫唤为]|[叫唤][做作]"
+NAMING = re.compile(r"乃是|原来是|原是|却是|便是|正是|就是|名[叫唤为]|[叫唤教][做作]"
                     r"|[“「‘\"][^”」’\"，。！？]{1,8}[”」’\"]|[：:][“「][^，。！？”」]{2,3}[，！、]")
 ASKS_NAME = re.compile(r"什么|甚么|谁|哪|何人|何物|\b(?:what|who|which)\b", re.IGNORECASE)
 NAMING_BONUS = 0.3
 # Where the question asks: its question words, and 哪/几 before any word (哪一宫, 哪五个字, 代表几), 哪吒 aside.
-ASKED = re.compile(rf"(?:什么|甚么)名(?:字|号|称)?|{QUESTION_WORDS.pattern}|哪(?!吒)[{_N}]*|几(?!乎)", re.IGNORECASE)
+ASKED = re.compile(rf"(?:什么|甚么)(?:{_NAME_WORDS})|{QUESTION_WORDS.pattern}|哪(?!吒)[{_N}]*|几(?!乎)", re.IGNORECASE)
 SHAPE_BONUS = 1.0  # a sentence shaped like the answer scores (1 + this) times as much
 NEIGHBOUR = 0.5  # a keyword one sentence away counts this much (two away: squared)
 FOCUS = 2.0  # a keyword right beside the question word counts (1 + this) times as much; 2 characters away, half that
