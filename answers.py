@@ -5,7 +5,9 @@ left out), each weighted by how rare it is in the book (IDF) and by how close it
 question (雇何伯船的汉子有什么特征: 特征 and 汉子 count more than 何伯). A keyword in a neighbouring sentence counts
 half (questions are often about the sentence after the one that names the scene); a question in the text (“芦花洲离
 这里有多远？”) hands its keywords to the next sentence, where its answer is, and is never the answer itself. A
-sentence shaped like the answer the question asks for (几遍 → 五遍, 哪天 → 九月十三, 叫什么 → 唤做…) counts double.
+sentence shaped like the answer the question asks for (几遍 → 五遍, 哪天 → 九月十三, 叫什么 → 唤做…) counts double;
+one that names a thing of the kind asked (什么灯 → 荷花灯, 哪座山 → 紫云山) ranks a little higher. A keyword further
+away in the same passage still counts a little: the passage is about it.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ ANSWER_SHAPES: list[tuple[str, str | None]] = [
 ]
 # 什么/哪 + a kind of thing (什么灯, 哪座山, 哪一宫), or the thing before 叫什么 (那座山叫什么名字): the answer
 # names one of that kind (荷花灯, 紫云山, 巽宫) or counts to it (哪一间 → 第七间).
-_KIND_ASKED = re.compile(rf"(?:什么|甚么|哪(?!吒))一?(?P<measure>[{MEASURES}])?(?P<kind>[\u4e00-\u9fff])?")
+_KIND_ASKED = re.compile(r"(?:什么|甚么)(?P<kind>[\u4e00-\u9fff])")
+_WHICH_ASKED = re.compile(rf"哪(?!吒)一?(?P<measure>[{MEASURES}])?(?P<kind>[\u4e00-\u9fff])?")
 _KIND_NAMED = re.compile(r"(?P<kind>[\u4e00-\u9fff])[头子儿]?(?:叫|唤|称|名叫|被称作|被称为|又?叫做)(?:什么|甚么)")
 # What the question calls a name: 什么名字, 什么别名, 什么外号… are part of the question, not its keywords.
 _NAME_WORDS = "名字|名号|名称|别名|异名|外号|绰号|诨名|法名|称号|名"
@@ -173,7 +176,8 @@ def _kind_shape(question: str) -> re.Pattern[str] | None:
     """A name ending in the kind of thing asked (什么灯 → 荷花灯; 那座山叫什么 → 紫云山), or 第N + the measure asked
     (哪一间 → 第七间)."""
     forms = []
-    for match in [*_KIND_ASKED.finditer(question), *_KIND_NAMED.finditer(question)]:
+    asked = (match for pattern in (_KIND_ASKED, _WHICH_ASKED, _KIND_NAMED) for match in pattern.finditer(question))
+    for match in asked:
         kind, measure = match.group("kind"), match.groupdict().get("measure")
         if kind and kind not in _NOT_A_NAME + _NO_KIND:
             forms.append(rf"[^\W\d{_NOT_A_NAME}]{{2}}{kind}")

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from answers import emphasis, lead, narration, sentences
+from answers import answer_shapes, emphasis, lead, narration, sentences
 from ragchat import answer_question, highlight, snippet, squash
 from retrieval import Library, Passage, repeats
 from tests.conftest import ROOT, retrieve_all
@@ -46,7 +46,8 @@ def test_the_reply_opens_with_the_sentence_that_answers_cited(library, question,
 
 
 def test_the_answer_sentence_holds_the_answer_for_most_novella_questions(library):
-    """The first sentence shown: 64/83 (0.771) here; the first text shown before (passage 1's snippet) 55/83."""
+    """The first sentence shown: 67/83 (0.807) here, the issue's goal is 0.8; the first text shown before (passage
+    1's snippet) 55/83."""
     sentence = baseline = 0
     for item in QA:
         found = retrieve_all(library, item["question"], 5)
@@ -54,7 +55,7 @@ def test_the_answer_sentence_holds_the_answer_for_most_novella_questions(library
         answers = [squash(a) for a in item["answers"]]
         sentence += any(a in squash(first) for a in answers)
         baseline += any(a in squash(snippet(found.passages[0].text, item["question"])) for a in answers)
-    assert sentence / len(QA) >= 0.755 and sentence >= baseline + 7, (sentence, baseline)
+    assert sentence / len(QA) >= 0.8 and sentence >= baseline + 10, (sentence, baseline)
 
 
 def test_when_the_book_does_not_say_the_reply_says_so_and_still_shows_the_closest(library):
@@ -122,3 +123,24 @@ def test_a_sentence_that_refers_back_takes_the_previous_ones_words():
             "旁边的船夫也笑了。")
     best = lead([Passage("b", "书", 3, "第三章", 0, len(text), text)], "何伯船上那条黄狗叫什么？")
     assert "锅巴" in best.sentences[0].text
+
+
+def test_the_answer_names_one_of_the_kind_of_thing_asked():
+    """什么灯 is answered by …灯 (荷花灯), 哪座山 by a named mountain (紫云山, not 此山 or 一座山), 哪一间 by
+    第七间, and a name the question already holds answers nothing."""
+    _, lamp = answer_shapes("林晓送了周怀德一盏什么灯？")
+    assert lamp.found("手里提着一盏新糊的荷花灯") and not lamp.found("她把那盏灯挂上")
+    _, mountain = answer_shapes("毗蓝婆住在哪座山的千花洞里？")
+    assert mountain.found("那厢有一座山名唤紫云山") and not mountain.found("此山有一座山")
+    assert not mountain.found("千花洞的山")  # not a name: the question's own words
+    _, store = answer_shapes("林守拙被关在哪一间库房底下？")
+    assert store.found("贴着墙根来到第七间库房后面") and not store.found("一共十二间")
+    assert answer_shapes("周怀德是什么时候来的？")[1] is None  # 什么时候, 什么名字, 哪里: no kind of thing
+
+
+def test_answer_shapes_for_durations_and_names():
+    counted, _ = answer_shapes("如来感叹山中方七日，世上已经过了多久？")
+    assert counted.found("世上几千年") and not counted.found("贫僧在路已经过一十四遍寒暑")
+    named, _ = answer_shapes("那条黄狗叫什么？")
+    assert named.found("林晓叫它“锅巴”") and not named.found("他叫声“师父。”")  # a quoted sentence is no name
+    assert named.found("我这坐禅有一异名教做云梯显圣")  # 教做: 西游记's 叫做
