@@ -11,7 +11,8 @@ ignored) is in:
 
 - baseline: the first text today's reply shows, passage 1 cut where the question's words cluster (``snippet``);
 - answer sentence: the first sentence the reply now opens with (``answers.lead``);
-- lead: the one or two sentences the reply opens with (what the voice reads).
+- lead: the one or two sentences the reply opens with (what the voice reads);
+- and, as the ceiling, whether it is in any of the k passages.
 
 It also counts how often the reply says the book does not seem to say: on these answerable questions (false
 alarms) and on tests/data/*_not_in_book.jsonl (questions the book does not answer). Same passages for all.
@@ -55,7 +56,7 @@ def figures(library, answerable: list[dict], unanswerable: list[dict], k: int, m
     from answers import lead
     from ragchat import snippet, squash
 
-    counts = dict.fromkeys(["baseline", "sentence", "lead", "false_alarm", "said_not_in_book"], 0)
+    counts = dict.fromkeys(["baseline", "sentence", "lead", "passages", "false_alarm", "said_not_in_book"], 0)
     chars = dict.fromkeys(["baseline", "sentence"], 0)
     for item in answerable:
         found = library.retrieve(item["question"], library.scope_of_all(), k, mode)
@@ -66,6 +67,7 @@ def figures(library, answerable: list[dict], unanswerable: list[dict], k: int, m
         counts["baseline"] += any(a in squash(shown) for a in answers)
         counts["sentence"] += any(a in squash(first) for a in answers)
         counts["lead"] += bool(best) and any(a in squash(best.text) for a in answers)
+        counts["passages"] += any(a in squash(p.text) for p in found.passages for a in answers)
         counts["false_alarm"] += not best or not best.answered
         chars["baseline"] += len(shown)
         chars["sentence"] += len(first)
@@ -84,7 +86,7 @@ def report(title: str, n: int, m: int, f: dict[str, float], target: float | None
     print(f"\n{title}: {n} questions")
     print(f"  answer in the first text shown   baseline (snippet of passage 1, {f['baseline_chars']:.0f} chars) "
           f"{f['baseline']:.3f}   answer sentence ({f['sentence_chars']:.0f} chars) {f['sentence']:.3f}   "
-          f"lead (1-2 sentences) {f['lead']:.3f}")
+          f"lead (1-2 sentences) {f['lead']:.3f}   (in any of the passages: {f['passages']:.3f})")
     print(f"  'the book does not seem to say': on these answerable questions {f['false_alarm']:.3f}; "
           f"on {m} questions the book does not answer {f['said_not_in_book']:.3f}")
     if target is not None:
