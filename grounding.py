@@ -14,13 +14,14 @@ import re
 from collections.abc import Iterator, Sequence
 
 from answers import Lead
+from hanzi import simplified
 from lexical import blank_question_words
 from retrieval import Passage
 
 CITATION = re.compile(r"\[(\d{1,2})\]")
 MIN_SHARED = 2  # distinct features of the sentence a passage must hold to be cited
 MIN_WORDS_FOUND = 0.5  # an English question whose content words the passages mostly lack is not answered there
-_SENTENCE = re.compile(r"[^。！？!?.\n]+(?:[。！？!?]|\.(?!\d)|$)")
+_SENTENCE = re.compile(r"[^。！？!?．.\n]+(?:[。！？!?]|[．.](?!\d)|$)")
 _WORD = re.compile(r"[a-z0-9]+")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _STOP = set(
@@ -31,10 +32,10 @@ _STOP = set(
 
 
 def features(text: str) -> set[str]:
-    """Content words (lower-case, stop words out) and CJK character pairs of ``text``."""
-    lowered = text.lower()
+    """Content words (lower-case, stop words out) and CJK character pairs of ``text`` (simplified characters)."""
+    lowered = simplified(text).lower()
     words = {w for w in _WORD.findall(lowered) if w not in _STOP and (len(w) > 2 or w.isdigit())}
-    pairs = {run[i : i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)}
+    pairs = {run[i : i + 2] for run in _CJK_RUN.findall(lowered) for i in range(len(run) - 1)}
     return words | pairs
 
 

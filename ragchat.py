@@ -32,6 +32,7 @@ from answers import Lead, lead
 from characters import Persona
 from config import Settings, get_settings
 from grounding import supported, with_citations
+from hanzi import simplified
 from lexical import query_tokens
 from llm import friendly_error
 from retrieval import Library, Mode, NoIndexError, Passage, Retrieval
@@ -49,10 +50,9 @@ def open_library(persist_dir: Path | None = None) -> Library:
 
 
 def squash(text: str) -> str:
-    """Lower-case text without whitespace or punctuation, for answer matching."""
-    return "".join(
-        ch for ch in text.lower() if not ch.isspace() and not unicodedata.category(ch).startswith(("P", "S"))
-    )
+    """Lower-case simplified text without whitespace or punctuation, for answer matching."""
+    folded = simplified(text).lower()
+    return "".join(ch for ch in folded if not ch.isspace() and not unicodedata.category(ch).startswith(("P", "S")))
 
 
 def is_hit(passage: Passage, answers: list[str], spans: list[list[int]]) -> bool:
@@ -376,8 +376,8 @@ def highlight(text: str, question: str) -> list[tuple[str, bool]]:
         return [(text, False)]
     pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
     parts, last = [], 0
-    for match in pattern.finditer(text):
-        parts += [(text[last: match.start()], False), (match.group(0), True)]
+    for match in pattern.finditer(simplified(text)):  # same length: the book's own characters are shown
+        parts += [(text[last: match.start()], False), (text[match.start(): match.end()], True)]
         last = match.end()
     return [part for part in [*parts, (text[last:], False)] if part[0]]
 

@@ -4,8 +4,9 @@
 
 For every question of tests/data/novella_qa.jsonl and tests/data/xiyouji_qa.jsonl (chapters 1..N of 西游记,
 indexed once; ``--chapters 100`` = the whole book, ~8+ min of embedding; ``--persist DIR`` keeps the indexes
-for the next run), and of the held-out tests/data/shuihu_qa.jsonl (水浒传 chapters 1..30: written after the
-answer-sentence rules were fixed, so it shows how they carry over to a book and questions they were not tuned on)
+for the next run), and of the held-out tests/data/shuihu_qa.jsonl and honglou_qa.jsonl (水浒传 and 红楼梦 chapters
+1..30: written after the answer-sentence rules were fixed, so they show how the rules carry over to books and
+questions they were not tuned on)
 it retrieves k passages and checks whether an answer string (whitespace and punctuation
 ignored) is in:
 
@@ -29,6 +30,7 @@ from pathlib import Path
 import _common as C
 
 DATA = C.REPO / "tests" / "data"
+HELD_OUT = [("水浒传", "shuihu"), ("红楼梦", "honglou")]  # question sets written after the rules were fixed
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -98,8 +100,8 @@ def report(title: str, n: int, m: int, f: dict[str, float], target: float | None
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chapters", type=int, default=30, help="西游记 chapters 1..N (default: %(default)s)")
-    parser.add_argument("--shuihu-chapters", type=int, default=30,
-                        help="水浒传 chapters 1..N for the held-out set (default: %(default)s; 0: skip it)")
+    parser.add_argument("--held-out-chapters", type=int, default=30,
+                        help="水浒传, 红楼梦 chapters 1..N, held out (default: %(default)s; 0: skip them)")
     parser.add_argument("--persist", type=Path, help="keep/reuse the indexes in this folder (default: temporary)")
     parser.add_argument("-k", type=int, default=5, help="passages per question (default: %(default)s)")
     parser.add_argument("--mode", choices=["hybrid", "bm25", "dense"], default="hybrid")
@@ -116,14 +118,12 @@ def main() -> int:
             (f"西游记 chapters 1-{args.chapters}", xiyouji, xiyouji_qa,
              read_jsonl(DATA / "xiyouji_not_in_book.jsonl"), 0.7),
         ]
-        held_out = DATA / "shuihu_qa.jsonl"
-        shuihu_qa = [item for item in read_jsonl(held_out) if item["chapter"] <= args.shuihu_chapters] \
-            if held_out.exists() else []
-        if shuihu_qa:
-            shuihu_text = C.head_chapters(C.book("水浒传"), args.shuihu_chapters)
-            shuihu = index("水浒传.txt", shuihu_text, work / f"shuihu-{args.shuihu_chapters}")
-            sets.append((f"水浒传 chapters 1-{args.shuihu_chapters}", shuihu, shuihu_qa,
-                         read_jsonl(DATA / "shuihu_not_in_book.jsonl"), None))
+        n = args.held_out_chapters
+        for book, name in HELD_OUT if n else ():
+            questions = [item for item in read_jsonl(DATA / f"{name}_qa.jsonl") if item["chapter"] <= n]
+            library = index(f"{book}.txt", C.head_chapters(C.book(book), n), work / f"{name}-{n}")
+            sets.append((f"{book} chapters 1-{n}", library, questions,
+                         read_jsonl(DATA / f"{name}_not_in_book.jsonl"), None))
         print(f"k={args.k}, mode={args.mode}")
         for title, library, answerable, unanswerable, target in sets:
             shares = figures(library, answerable, unanswerable, args.k, args.mode)
