@@ -48,7 +48,7 @@ ANSWER_SHAPES: list[tuple[str, str | None]] = [
     (r"(?:几|多少)(?P<unit>[个位间家条棵只回遍次种句根本座匹口处层道件张首门艘片块把株人])", None),
     (r"几|多少|多大|how (?:many|much)", rf"[{_N}]{{2,}}|[{_N[3:]}](?![个声些])|\d"),
     (r"叫什么|什么名|名叫|叫做什么|称作什么|称为什么|自称|号称|唤做什么|名号|what (?:is|was) \w+ (?:name|called)",
-     r"[叫唤称名号][做作是为着]|教[做作]|名[叫唤]|[小表]字|小名|乳名|法名|道号|绰号|诨名|[“「‘\"][^”」’\"，。！？]{1,8}[”」’\"]|[：:][“「][^，。！？”」]{2,3}[，！、]|named|called"),
+     r"[叫唤称名号][做作是为着]|教[做作]|名[叫唤]|[小表]字|小名|乳名|法名|道号|绰号|诨名|[“「‘\"][^”」’\"，。！？．]{1,8}[”」’\"]|《[^》]{1,12}》|[：:][“「][^，。！？”」]{2,3}[，！、]|named|called"),
 ]
 # 什么/哪 + a kind of thing (什么灯, 哪座山, 哪一宫), or the thing before 叫什么 (那座山叫什么名字): the answer
 # names one of that kind (荷花灯, 紫云山, 巽宫) or counts to it (哪一间 → 第七间).
@@ -64,7 +64,7 @@ _NOT_A_NAME = f"这那此该本其每各哪何什甚么一的之了将把是在�
 # What names the answer to any 什么/谁/哪 question: 乃是…, 原来是…, 名唤…, a short quoted name.
 NAMING = re.compile(r"乃是|原来是|原是|却是|便是|正是|就是|名[叫唤为]|[叫唤教][做作]"
                     r"|[小表]字|小名|乳名|法名|道号|绰号|诨名"
-                    r"|[“「‘\"][^”」’\"，。！？]{1,8}[”」’\"]|[：:][“「][^，。！？”」]{2,3}[，！、]")
+                    r"|[“「‘\"][^”」’\"，。！？．]{1,8}[”」’\"]|《[^》]{1,12}》|[：:][“「][^，。！？”」]{2,3}[，！、]")
 ASKS_NAME = re.compile(r"什么|甚么|谁|哪|何人|何物|\b(?:what|who|which)\b", re.IGNORECASE)
 NAMING_BONUS = 0.3
 # Where the question asks: its question words, and 哪/几 before any word (哪一宫, 哪五个字, 代表几), 哪吒 aside.

@@ -101,6 +101,8 @@ def test_question_words_are_no_keywords():
 def test_sentences_keep_their_closing_quotes():
     cut = sentences("“顺水往下，五里。”何伯说。Then he left. 好！")
     assert cut == ["“顺水往下，五里。”", "何伯说。", "Then he left.", "好！"]
+    # 红楼梦's full stop is ．, except in a number
+    assert sentences("贾蓉笑道：“好．”凤姐点头．重３．５斤。") == ["贾蓉笑道：“好．”", "凤姐点头．", "重３．５斤。"]
 
 
 def test_what_can_answer_in_a_sentence():
@@ -144,3 +146,4 @@ def test_answer_shapes_for_durations_and_names():
     named, _ = answer_shapes("那条黄狗叫什么？")
     assert named.found("林晓叫它“锅巴”") and not named.found("他叫声“师父。”")  # a quoted sentence is no name
     assert named.found("我这坐禅有一异名教做云梯显圣")  # 教做: 西游记's 叫做
+    assert named.found("宝钗笑道：原来是《负荆请罪》！")  # a title in 《》 is a name
