@@ -22,6 +22,7 @@ from langchain_core.messages import HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 
 from characters import Persona, parse_card
+from hanzi import simplified
 from ragchat import character_lines, format_passages
 from retrieval import Library
 from scope import Scope
@@ -54,7 +55,8 @@ def draft_card(name: str, scope: Scope, library: Library, llm: BaseChatModel | N
     if not name:
         raise CardDraftError("请填写角色名 / enter the character's name")
     (book,) = scope.titles
-    passages = [p for p in library.retrieve(name, scope, 12, mode="bm25").passages if name in p.text]
+    passages = [p for p in library.retrieve(name, scope, 12, mode="bm25").passages
+                if simplified(name) in simplified(p.text)]  # 林晓 is 林曉 in a 繁體 book
     if not passages:
         raise CardDraftError(f"《{book}》{_read_so_far(scope.limit(book))}里没有找到「{name}」/ no {name!r} in {book}")
     lines = [line for line in character_lines(passages, Persona(name=name), limit=12) if len(line) >= 4]

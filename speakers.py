@@ -29,6 +29,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from hanzi import simplified
+
 _OPENERS = {"“": "”\"", "「": "」", "『": "』", '"': "\"”"}
 _MARKS = re.compile(r"[“「『\"\n]")
 _CLOSERS = "”」』\""
@@ -115,8 +117,15 @@ def find_quotes(text: str) -> list[tuple[int, int]]:
 
 
 def attribute(text: str, characters: Iterable[Sequence[str]]) -> list[Quote]:
-    """Every quote of ``text`` with its speaker: the canonical name (first of a character's names) or None."""
-    return _Reading(text, characters).quotes()
+    """Every quote of ``text`` with its speaker: the canonical name (first of a character's names) or None.
+
+    Text and names are read in simplified characters (a 繁體 book, a card in 简体); the quotes keep the book's own.
+    """
+    cast = [list(names) for names in characters]
+    folded = [[simplified(name) for name in names] for names in cast]
+    canonical = {names[0]: own[0] for names, own in zip(folded, cast, strict=True) if names}
+    return [Quote(q.start, q.end, text[q.start + 1: q.start + 1 + len(q.text)], canonical.get(q.speaker, q.speaker))
+            for q in _Reading(simplified(text), folded).quotes()]
 
 
 def lines_of(text: str, names: Sequence[str], others: Iterable[Sequence[str]] = ()) -> list[str]:

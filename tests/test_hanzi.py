@@ -9,12 +9,14 @@ import opencc
 import pytest
 
 from answers import lead
+from card_draft import draft_card
 from gen_chroma import build_index
 from grounding import best_source
 from hanzi import simplified
 from ragchat import answer_question, highlight, squash
 from retrieval import Library, Passage
 from scope import Scope
+from speakers import attribute, lines_of
 from tests.conftest import NOVELLA, ROOT, make_settings, retrieve_all
 
 QA = [json.loads(line) for line in (ROOT / "tests" / "data" / "novella_qa.jsonl").read_text("utf-8").splitlines()]
@@ -72,3 +74,15 @@ def test_a_model_answer_in_simplified_cites_a_traditional_passage():
     passages = [Passage("a", TITLE, 1, "第一章", 0, 20, "何伯的渡船拴在渡口。"),
                 Passage("b", TITLE, 1, "第一章", 20, 40, "林曉今年十九歲，是燈鋪的獨女。")]
     assert best_source("她是灯铺的独女，十九岁。", passages, "林晓多大？") == 2  # unfolded, one pair in common: none
+
+
+def test_a_characters_lines_in_a_traditional_book_keep_its_characters():
+    text = "林曉笑道：“我爹說過，燈不能滅。”何伯點點頭：“是這個理。”"
+    assert lines_of(text, ["林晓", "晓丫头"], [["何伯"]]) == ["我爹說過，燈不能滅。"]
+    assert [q.speaker for q in attribute(text, [["林晓"], ["何伯"]])] == ["林晓", "何伯"]  # the card's names
+
+
+def test_a_card_is_drafted_from_a_traditional_book_by_its_simplified_name(traditional):
+    data = draft_card("林晓", Scope.whole([TITLE]), traditional)["data"]
+    assert data["name"] == "林晓" and "{{char}}:" in data["mes_example"]
+    assert any(ch in data["mes_example"] + data["first_mes"] for ch in "們說這燈爹個")  # her lines, as written
