@@ -22,6 +22,8 @@ from typing import Annotated, Any
 from PIL import Image
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from hanzi import simplified
+
 log = logging.getLogger(__name__)
 
 CHARACTERS_DIR = Path(__file__).resolve().parent / "characters"
@@ -42,7 +44,8 @@ class LoreEntry:
     order: int = 0  # SillyTavern's insertion_order: lower first
 
     def triggered_by(self, text: str) -> bool:
-        return self.constant or any(key and key.lower() in text for key in self.keys)
+        """Whether ``text`` (lower-case, simplified characters) mentions a key (燈鋪 and 灯铺 alike)."""
+        return self.constant or any(key and simplified(key).lower() in text for key in self.keys)
 
 
 @dataclass
@@ -74,7 +77,7 @@ class Persona:
 
     def lore_for(self, texts: list[str]) -> list[str]:
         """The lorebook entries the recent conversation mentions (and the constant ones), within the budget."""
-        seen = "\n".join(texts).lower()
+        seen = simplified("\n".join(texts)).lower()
         chosen, used = [], 0
         for entry in sorted(self.lore, key=lambda e: e.order):
             if entry.triggered_by(seen) and used + len(entry.content) <= LORE_BUDGET_CHARS:

@@ -10,6 +10,7 @@ import pytest
 
 from answers import lead
 from card_draft import draft_card
+from characters import LoreEntry, Persona
 from gen_chroma import build_index
 from grounding import best_source
 from hanzi import simplified
@@ -86,3 +87,10 @@ def test_a_card_is_drafted_from_a_traditional_book_by_its_simplified_name(tradit
     data = draft_card("林晓", Scope.whole([TITLE]), traditional)["data"]
     assert data["name"] == "林晓" and "{{char}}:" in data["mes_example"]
     assert any(ch in data["mes_example"] + data["first_mes"] for ch in "們說這燈爹個")  # her lines, as written
+
+
+def test_a_lorebook_key_in_either_script_is_mentioned():
+    lore = [LoreEntry(keys=["燈鋪"], content="明光燈鋪在青石板街上。"),
+            LoreEntry(keys=["渡口"], content="渡口在镇东。")]
+    persona = Persona(name="林晓", lore=lore)
+    assert persona.lore_for(["你家的灯铺开了多少年？"]) == ["明光燈鋪在青石板街上。"]
