@@ -32,6 +32,10 @@ _PRONOUN = re.compile(r"[它她牠]")  # a sentence that refers back takes the p
 _QUOTES = re.compile(r"[“”‘’「」『』\"']")
 _CLOSERS = "”’」』\"' "
 _N = "0-9零〇一二三四五六七八九十百千万两半廿"
+# How a book gives a name: 小字/法名/绰号…, a short quoted name (not a quoted sentence: “师父。”), a 《title》, or a
+# name after a colon (道：“锅巴，…).
+_NAME_FORMS = (r"[小表]字|小名|乳名|法名|道号|绰号|诨名|[“「‘\"][^”」’\"，。！？．]{1,8}[”」’\"]|《[^》]{1,12}》"
+               r"|[：:][“「][^，。！？”」]{2,3}[，！、]")
 # (what the question asks, what its answer looks like); the first that matches the question is used. None: a
 # number before the measure word the question counts with (几遍 → 五遍, 多少株 → 三千六百株).
 ANSWER_SHAPES: list[tuple[str, str | None]] = [
@@ -48,7 +52,7 @@ ANSWER_SHAPES: list[tuple[str, str | None]] = [
     (r"(?:几|多少)(?P<unit>[个位间家条棵只回遍次种句根本座匹口处层道件张首门艘片块把株人])", None),
     (r"几|多少|多大|how (?:many|much)", rf"[{_N}]{{2,}}|[{_N[3:]}](?![个声些])|\d"),
     (r"叫什么|什么名|名叫|叫做什么|称作什么|称为什么|自称|号称|唤做什么|名号|what (?:is|was) \w+ (?:name|called)",
-     r"[叫唤称名号][做作是为着]|教[做作]|名[叫唤]|[小表]字|小名|乳名|法名|道号|绰号|诨名|[“「‘\"][^”」’\"，。！？．]{1,8}[”」’\"]|《[^》]{1,12}》|[：:][“「][^，。！？”」]{2,3}[，！、]|named|called"),
+     rf"[叫唤称名号][做作是为着]|教[做作]|名[叫唤]|{_NAME_FORMS}|named|called"),
 ]
 # 什么/哪 + a kind of thing (什么灯, 哪座山, 哪一宫), or the thing before 叫什么 (那座山叫什么名字): the answer
 # names one of that kind (荷花灯, 紫云山, 巽宫) or counts to it (哪一间 → 第七间).
@@ -62,9 +66,7 @@ _NO_KIND = "名颜样时地人事东意话里儿"
 # Characters that do not begin a name: 此山, 一座山, 哪座山, 的灯铺, 将刀 name nothing.
 _NOT_A_NAME = f"这那此该本其每各哪何什甚么一的之了将把是在有和与被对从向着过得也又都就还只我你他她它{MEASURES}"
 # What names the answer to any 什么/谁/哪 question: 乃是…, 原来是…, 名唤…, a short quoted name.
-NAMING = re.compile(r"乃是|原来是|原是|却是|便是|正是|就是|名[叫唤为]|[叫唤教][做作]"
-                    r"|[小表]字|小名|乳名|法名|道号|绰号|诨名"
-                    r"|[“「‘\"][^”」’\"，。！？．]{1,8}[”」’\"]|《[^》]{1,12}》|[：:][“「][^，。！？”」]{2,3}[，！、]")
+NAMING = re.compile(rf"乃是|原来是|原是|却是|便是|正是|就是|名[叫唤为]|[叫唤教][做作]|{_NAME_FORMS}")
 ASKS_NAME = re.compile(r"什么|甚么|谁|哪|何人|何物|\b(?:what|who|which)\b", re.IGNORECASE)
 NAMING_BONUS = 0.3
 # Where the question asks: its question words, and 哪/几 before any word (哪一宫, 哪五个字, 代表几), 哪吒 aside.
@@ -191,7 +193,7 @@ def _kind_shape(question: str) -> re.Pattern[str] | None:
 
 def _presence(term: str, lowered: Sequence[str], questions: Sequence[bool], i: int, own: str) -> float:
     """How much ``term`` counts for sentence ``i`` (``own``: the part of it that can answer): 1 in it, less in a
-    neighbour; a question hands it on."""
+    neighbour, a little anywhere else in the passage; a question hands it on."""
     best = IN_PASSAGE if any(term in text for text in lowered) else 0.0
     for j in range(max(0, i - 2), min(len(lowered), i + 3)):
         if term in (own if j == i else lowered[j]):
