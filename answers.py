@@ -215,15 +215,15 @@ def score_sentences(
     """
     question = simplified(question)
     split = [sentences(p.text) for p in passages]
+    folded_split = [[simplified(s) for s in part] for part in split]
     weights = emphasis(question)
-    rarity = rarity or _local_rarity(weights, [simplified(s) for part in split for s in part])
+    rarity = rarity or _local_rarity(weights, [s for folded in folded_split for s in folded])
     weighted = {term: rarity.get(term, 0.0) * boost for term, boost in weights.items()}
     whole = sum(weighted.values()) or 1.0
     counted, kind = answer_shapes(question)
     names = bool(ASKS_NAME.search(question))
     scored = []
-    for number, part in enumerate(split, 1):
-        folded = [simplified(s) for s in part]
+    for number, (part, folded) in enumerate(zip(split, folded_split, strict=True), 1):
         lowered, questions = [_matchable(s) for s in folded], [is_question(s) for s in folded]
         for i, sentence in enumerate(part):
             own = narration(folded[i])
