@@ -41,7 +41,7 @@ def book(name: str) -> Path:
 
 def settings_for(corpus: Path, persist: Path, **overrides):
     """Settings that ignore any .env/environment overrides of the index layout."""
-    from config import Settings
+    from novelchat.config import Settings
 
     return Settings(_env_file=None, corpus_dir=corpus, persist_dir=persist, **overrides)
 
@@ -83,7 +83,7 @@ def verdict(ok: bool) -> str:
 
 def load_text(path: Path) -> str:
     """A novel's normalised text (as the index stores it)."""
-    from novel import decode_bytes, normalise_text
+    from novelchat.books.novel import decode_bytes, normalise_text
 
     text, _, _ = decode_bytes(path.read_bytes())
     return normalise_text(text)
@@ -91,7 +91,7 @@ def load_text(path: Path) -> str:
 
 def head_chapters(path: Path, chapters: int) -> str:
     """The normalised text of ``path`` up to the end of numbered chapter ``chapters`` (front matter included)."""
-    from novel import detect_chapters
+    from novelchat.books.novel import detect_chapters
 
     text = load_text(path)
     found = detect_chapters(text)

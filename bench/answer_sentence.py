@@ -39,8 +39,8 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def index(name: str, text: str, folder: Path):
     """A library of one book (file ``name``) indexed into ``folder`` (reused when unchanged)."""
-    from gen_chroma import TqdmProgress, build_index
-    from retrieval import Library
+    from novelchat.index.build import TqdmProgress, build_index
+    from novelchat.retrieval.library import Library
 
     corpus = folder / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
@@ -55,8 +55,8 @@ def index(name: str, text: str, folder: Path):
 
 def figures(library, answerable: list[dict], unanswerable: list[dict], k: int, mode: str) -> dict[str, float]:
     """Shares of questions: answer in the baseline text / first sentence / lead; 'not said' notes."""
-    from answers import lead
-    from ragchat import snippet, squash
+    from novelchat.answering.heuristic import lead
+    from novelchat.chains import snippet, squash
 
     counts = dict.fromkeys(["baseline", "sentence", "lead", "passages", "false_alarm", "said_not_in_book"], 0)
     chars = dict.fromkeys(["baseline", "sentence"], 0)

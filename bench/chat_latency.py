@@ -23,12 +23,12 @@ from langchain_chroma import Chroma
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.output_parsers import StrOutputParser
 
-from characters import load_personas
-from gen_chroma import build_index
-from index_store import chroma_client
-from ragchat import answer_question, format_passages, qa_prompt, roleplay_reply
-from retrieval import Library
-from scope import Scope
+from novelchat.roleplay.cards import load_personas
+from novelchat.index.build import build_index
+from novelchat.index.store import chroma_client
+from novelchat.chains import answer_question, format_passages, qa_prompt, roleplay_reply
+from novelchat.retrieval.library import Library
+from novelchat.retrieval.scope import Scope
 
 QA = C.REPO / "tests" / "data" / "novella_qa.jsonl"
 

@@ -57,8 +57,8 @@ def run_child(batch_file: str, env: dict[str, str]) -> dict:
 
 def book_windows(name: str, work):
     """All windows of a whole book, as gen_chroma cuts them, after its keyword index is built."""
-    from gen_chroma import build_index, missing_windows
-    from index_store import load_manifest
+    from novelchat.index.build import build_index, missing_windows
+    from novelchat.index.store import load_manifest
 
     corpus = work / name / "corpus"
     corpus.mkdir(parents=True)
@@ -87,7 +87,7 @@ def main() -> int:
     if args.measure:
         measure(args.measure)
         return 0
-    from gen_chroma import CHILD_ENV, embedding_batches
+    from novelchat.index.build import CHILD_ENV, embedding_batches
 
     envs = {"before": dict(os.environ), "after": {**os.environ, **CHILD_ENV}}
     rows = []

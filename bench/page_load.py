@@ -37,7 +37,7 @@ from pathlib import Path
 import _common as C
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from gen_chroma import build_index
+from novelchat.index.build import build_index
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]

@@ -19,7 +19,7 @@ from pathlib import Path
 import _common as C
 from playwright.sync_api import sync_playwright
 
-from gen_chroma import build_index
+from novelchat.index.build import build_index
 
 BARE_APP = """import streamlit as st
 with st.chat_message("assistant"):

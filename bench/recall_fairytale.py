@@ -15,9 +15,9 @@ from pathlib import Path
 
 import _common as C
 
-from gen_chroma import build_index
-from ragchat import evaluate
-from retrieval import Library
+from novelchat.index.build import build_index
+from novelchat.chains import evaluate
+from novelchat.retrieval.library import Library
 
 FAIRY = C.DATA / "fairytaleqa-train"
 

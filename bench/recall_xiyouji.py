@@ -32,9 +32,9 @@ def main() -> int:
     qa_file = C.REPO / "tests" / "data" / "xiyouji_qa.jsonl"
     C.require(qa_file)
 
-    from gen_chroma import TqdmProgress, build_index
-    from ragchat import evaluate
-    from retrieval import Library
+    from novelchat.index.build import TqdmProgress, build_index
+    from novelchat.chains import evaluate
+    from novelchat.retrieval.library import Library
 
     items = [json.loads(line) for line in qa_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     kept = [item for item in items if item["chapter"] <= args.chapters]

@@ -41,7 +41,7 @@ def questions(count: int) -> list[str]:
 def synthetic_text(target_chunks: int, chunk_size: int, chunk_overlap: int) -> str:
     from pathlib import Path
 
-    from novel import Novel, detect_chapters, split_novel
+    from novelchat.books.novel import Novel, detect_chapters, split_novel
 
     base = "\n".join(C.load_text(C.book(name)) for name in ("红楼梦", "水浒传", "西游记"))
     copies = 1
@@ -58,7 +58,7 @@ def fill_dense(settings, seed: int = 0) -> tuple[int, float]:
     """Random unit vectors for every chunk, written as gen_chroma would; marks the entry complete."""
     import numpy as np
 
-    from index_store import chroma_client, load_book, load_manifest, save_manifest
+    from novelchat.index.store import chroma_client, load_book, load_manifest, save_manifest
 
     manifest = load_manifest(settings.persist_dir)
     (entry,) = manifest.books.values()
@@ -86,9 +86,9 @@ def fill_dense(settings, seed: int = 0) -> tuple[int, float]:
 def measure(size: int, qs: list[str], rounds: int, work, chroma_url: str = "") -> dict:
     import time
 
-    from gen_chroma import build_index
-    from retrieval import Library
-    from scope import Scope
+    from novelchat.index.build import build_index
+    from novelchat.retrieval.library import Library
+    from novelchat.retrieval.scope import Scope
 
     where = "server" if chroma_url else "local"
     corpus = work / f"corpus-{size}-{where}"
@@ -120,7 +120,7 @@ def measure(size: int, qs: list[str], rounds: int, work, chroma_url: str = "") -
     embedder = library.embeddings()
     from langchain_chroma import Chroma
 
-    from index_store import chroma_client
+    from novelchat.index.store import chroma_client
 
     store = Chroma(client=chroma_client(settings.persist_dir, settings.chroma_url), collection_name=entry.collection)
     vectors = {q: embedder.embed_query(q) for q in qs}

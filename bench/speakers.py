@@ -42,13 +42,13 @@ def old_rule(text: str, cast: list[list[str]]) -> dict[int, set[str]]:
 
 
 def new_rule(text: str, cast: list[list[str]]) -> dict[int, set[str]]:
-    from speakers import attribute
+    from novelchat.roleplay.speakers import attribute
 
     return {q.start: {q.speaker} for q in attribute(text, cast) if q.speaker}
 
 
 def one_card_at_a_time(text: str, cast: list[list[str]]) -> dict[int, set[str]]:
-    from speakers import attribute
+    from novelchat.roleplay.speakers import attribute
 
     found: dict[int, set[str]] = {}
     for names in cast:
@@ -70,7 +70,7 @@ def score(labels: list[dict], found: dict[int, set[str]]) -> tuple[float, float,
 
 
 def read_book(label: dict) -> str | None:
-    from novel import read_novel
+    from novelchat.books.novel import read_novel
 
     path = C.REPO / label["file"] if label["file"].startswith("corpus/") else C.DATA / label["file"]
     return read_novel(path, 64 << 20).text if path.is_file() else None

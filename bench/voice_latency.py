@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from config import Settings  # noqa: E402
-from voice import KOKORO, SpeechStream, VoiceChoice, pick_engine  # noqa: E402
+from novelchat.config import Settings  # noqa: E402
+from novelchat.voice.speech import KOKORO, SpeechStream, VoiceChoice, pick_engine  # noqa: E402
 
 SHORT = "わっちは賢狼ホロじゃ。ぬしはどこから来たのかや？"
 LONG = (

@@ -26,9 +26,9 @@ GULL_POINT = ROOT / "tests" / "data" / "The Lamp at Gull Point.txt"  # an origin
 HANG_S = 120.0  # a wall-clock bound in a test catches a hang, never a slow machine: speed claims live in bench/
 sys.path.insert(0, str(ROOT))
 
-from config import Settings  # noqa: E402
-from gen_chroma import build_index  # noqa: E402
-from retrieval import Library, Retrieval  # noqa: E402
+from novelchat.config import Settings  # noqa: E402
+from novelchat.index.build import build_index  # noqa: E402
+from novelchat.retrieval.library import Library, Retrieval  # noqa: E402
 
 
 def shared_file(relative: str) -> Path:

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from answers import answer_shapes, emphasis, lead, narration, sentences
-from ragchat import answer_question, highlight, snippet, squash
-from retrieval import Library, Passage, repeats
+from novelchat.answering.heuristic import answer_shapes, emphasis, lead, narration, sentences
+from novelchat.chains import answer_question, highlight, snippet, squash
+from novelchat.retrieval.library import Library, Passage, repeats
 from tests.conftest import ROOT, retrieve_all
 
 QA = [json.loads(line) for line in (ROOT / "tests" / "data" / "novella_qa.jsonl").read_text("utf-8").splitlines()]

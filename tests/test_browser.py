@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from characters import CHARACTERS_DIR
-from index_store import load_manifest
+from novelchat.roleplay.cards import CHARACTERS_DIR
+from novelchat.index.store import load_manifest
 from tests.conftest import HANG_S, NOVELLA, ROOT, free_port, require
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.test_chains import write_png_card

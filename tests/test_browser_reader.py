@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from characters import CHARACTERS_DIR
+from novelchat.roleplay.cards import CHARACTERS_DIR
 from tests.test_browser import ARTIFACTS, WIND, App, ask, browser, open_page  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.browser

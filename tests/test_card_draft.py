@@ -9,11 +9,11 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.runnables import RunnableLambda
 
-from card_draft import CardDraftError, _drafted_fields, draft_card, save_card
-from characters import load_personas
-from llm import load_chat_model
-from retrieval import Library
-from scope import Scope
+from novelchat.roleplay.card_draft import CardDraftError, _drafted_fields, draft_card, save_card
+from novelchat.roleplay.cards import load_personas
+from novelchat.models.chat import load_chat_model
+from novelchat.retrieval.library import Library
+from novelchat.retrieval.scope import Scope
 from tests.conftest import NOVELLA, ROOT, make_settings
 from tests.fake_openai_server import FakeOpenAIServer
 

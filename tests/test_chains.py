@@ -13,9 +13,9 @@ from langchain_core.runnables import RunnableLambda
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from characters import CHARACTERS_DIR, load_personas, parse_card
-from llm import load_chat_model
-from ragchat import (
+from novelchat.roleplay.cards import CHARACTERS_DIR, load_personas, parse_card
+from novelchat.models.chat import load_chat_model
+from novelchat.chains import (
     SNIPPET_CHARS,
     answer_question,
     approx_tokens,
@@ -28,8 +28,8 @@ from ragchat import (
     squash,
     trim_history,
 )
-from retrieval import Library, Passage
-from scope import Scope
+from novelchat.retrieval.library import Library, Passage
+from novelchat.retrieval.scope import Scope
 from tests.conftest import ROOT, retrieve_all
 from tests.fake_openai_server import FakeOpenAIServer
 

@@ -11,7 +11,7 @@ import zlib
 
 import pytest
 
-from characters import load_personas, parse_card
+from novelchat.roleplay.cards import load_personas, parse_card
 from tests.hostile_files import without_blocking
 
 GOOD = {"spec": "chara_card_v2", "data": {"name": "林晓", "first_mes": "买灯？"}}

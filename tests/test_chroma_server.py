@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from gen_chroma import IndexBuildError, build_index
-from index_store import VectorStoreUnavailable, chroma_client, load_manifest
-from retrieval import Library
+from novelchat.index.build import IndexBuildError, build_index
+from novelchat.index.store import VectorStoreUnavailable, chroma_client, load_manifest
+from novelchat.retrieval.library import Library
 from tests.conftest import HANG_S, free_port, make_settings, retrieve_all, serve
 from tests.test_index import BOOK_A, BOOK_B
 

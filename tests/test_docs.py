@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from config import settings_table
+from novelchat.config import settings_table
 from tests.conftest import ROOT
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-import finetune
-import finetune_data
-import llm
-from characters import CHARACTERS_DIR
-from config import Settings
-from retrieval import Library
+from novelchat.finetune import train as finetune
+from novelchat.finetune import data as finetune_data
+from novelchat.models import chat as llm
+from novelchat.roleplay.cards import CHARACTERS_DIR
+from novelchat.config import Settings
+from novelchat.retrieval.library import Library
 from tests.conftest import NOVELLA, ROOT
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.test_internlm2 import write_xtuner_merged

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from grounding import cite, supported, with_citations
-from ragchat import cited_passages
-from retrieval import Passage
+from novelchat.answering.grounding import cite, supported, with_citations
+from novelchat.chains import cited_passages
+from novelchat.retrieval.library import Passage
 
 
 def passage(text: str, chapter: int = 1) -> Passage:
@@ -43,7 +43,7 @@ def test_an_answer_that_cites_is_left_alone_and_the_stream_is_unchanged():
 
 
 def test_an_english_question_whose_words_the_passages_lack_is_not_supported():
-    from answers import lead
+    from novelchat.answering.heuristic import lead
 
     for question, holds in [("How many steps does the lighthouse have?", True), ("Who built the lighthouse?", True),
                             ("What is Marta's favourite colour?", False)]:

@@ -8,16 +8,16 @@ import json
 import opencc
 import pytest
 
-from answers import lead
-from card_draft import draft_card
-from characters import LoreEntry, Persona
-from gen_chroma import build_index
-from grounding import best_source
-from hanzi import simplified
-from ragchat import answer_question, highlight, squash
-from retrieval import Library, Passage
-from scope import Scope
-from speakers import attribute, lines_of
+from novelchat.answering.heuristic import lead
+from novelchat.roleplay.card_draft import draft_card
+from novelchat.roleplay.cards import LoreEntry, Persona
+from novelchat.index.build import build_index
+from novelchat.answering.grounding import best_source
+from novelchat.text.hanzi import simplified
+from novelchat.chains import answer_question, highlight, squash
+from novelchat.retrieval.library import Library, Passage
+from novelchat.retrieval.scope import Scope
+from novelchat.roleplay.speakers import attribute, lines_of
 from tests.conftest import NOVELLA, ROOT, make_settings, retrieve_all
 
 QA = [json.loads(line) for line in (ROOT / "tests" / "data" / "novella_qa.jsonl").read_text("utf-8").splitlines()]

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-import gen_chroma
-import index_store
-from gen_chroma import IndexBuildError, build_index, pending_work
-from index_store import book_id_for, chroma_client, lexical_folder, load_manifest, save_manifest
-from lexical import LEXICAL_VERSION, LexicalIndex
-from retrieval import Library
+from novelchat.index import build as gen_chroma
+from novelchat.index import store as index_store
+from novelchat.index.build import IndexBuildError, build_index, pending_work
+from novelchat.index.store import book_id_for, chroma_client, lexical_folder, load_manifest, save_manifest
+from novelchat.index.lexical import LEXICAL_VERSION, LexicalIndex
+from novelchat.retrieval.library import Library
 from tests.conftest import HANG_S, NOVELLA, ROOT, make_settings, retrieve_all
 from tests.hostile_files import file_permissions_enforced, without_blocking
 
@@ -445,7 +445,7 @@ def test_every_run_collects_leftovers_even_keywords_only(lexical_books):
 def test_start_announces_what_its_keyword_build_then_does(lexical_books, monkeypatch, capsys):
     """start.py builds keywords only: a book waiting for vectors is no work for it, and what it announces is what the
     summary table then says, book by book."""
-    import start
+    from novelchat.cli import start
 
     monkeypatch.setattr(start, "get_settings", lambda: lexical_books)
     start.ensure_index(lexical_books.corpus_dir, lexical_books.persist_dir)

@@ -13,10 +13,10 @@ import torch
 from langchain_core.messages import HumanMessage, SystemMessage
 from safetensors.torch import save_file
 
-import internlm2
-import llm
-from config import Settings
-from internlm2 import read_config
+from novelchat.models.internlm2 import loader as internlm2
+from novelchat.models import chat as llm
+from novelchat.config import Settings
+from novelchat.models.internlm2.loader import read_config
 from tests.internlm2_fixtures import write_sentencepiece_tokenizer
 
 REMOTE_CODE = 'raise RuntimeError("remote code was executed")\n'

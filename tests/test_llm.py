@@ -13,8 +13,8 @@ import pytest
 import torch
 from langchain_core.messages import HumanMessage, SystemMessage
 
-import llm
-from config import Settings
+from novelchat.models import chat as llm
+from novelchat.config import Settings
 from tests.conftest import HANG_S, free_port
 from tests.fake_openai_server import FakeOpenAIServer
 

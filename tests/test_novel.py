@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 
-from novel import (
+from novelchat.books.novel import (
     NovelError,
     chinese_numeral_to_int,
     decode_bytes,

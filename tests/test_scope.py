@@ -7,12 +7,12 @@ import re
 
 import pytest
 
-from card_draft import draft_card
-from characters import load_personas, parse_card
-from gen_chroma import build_index
-from ragchat import answer_question, greeting, roleplay_messages, roleplay_reply
-from retrieval import Library
-from scope import Scope
+from novelchat.roleplay.card_draft import draft_card
+from novelchat.roleplay.cards import load_personas, parse_card
+from novelchat.index.build import build_index
+from novelchat.chains import answer_question, greeting, roleplay_messages, roleplay_reply
+from novelchat.retrieval.library import Library
+from novelchat.retrieval.scope import Scope
 from tests.conftest import NOVELLA, make_settings
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.test_chains import chat_model

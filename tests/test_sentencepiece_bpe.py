@@ -13,7 +13,7 @@ import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2
 from transformers import LlamaTokenizerFast, PreTrainedTokenizerFast
 
-from sentencepiece_bpe import load_sentencepiece_tokenizer
+from novelchat.models.internlm2.tokenizer import load_sentencepiece_tokenizer
 from tests.internlm2_fixtures import (
     CHINESE_WORDS,
     ENGLISH_WORDS,

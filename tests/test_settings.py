@@ -7,8 +7,8 @@ import re
 import pytest
 from pydantic import ValidationError
 
-import gen_chroma
-from config import Settings
+from novelchat.index import build as gen_chroma
+from novelchat.config import Settings
 from tests.conftest import ROOT
 
 

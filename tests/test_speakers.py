@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from characters import CHARACTERS_DIR, load_personas
-from novel import read_novel
-from speakers import attribute, find_quotes, lines_of
+from novelchat.roleplay.cards import CHARACTERS_DIR, load_personas
+from novelchat.books.novel import read_novel
+from novelchat.roleplay.speakers import attribute, find_quotes, lines_of
 from tests.conftest import NOVELLA, ROOT, shared_file
 
 CAST = [["林晓", "晓丫头"], ["何长庚", "何伯", "老何"], ["沈墨舟", "沈先生"], ["钱满仓", "钱掌柜"]]

@@ -17,10 +17,10 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from pydub import AudioSegment
 
-import voice
-from config import Settings
+from novelchat.voice import speech as voice
+from novelchat.config import Settings
 from tests.conftest import HANG_S, require
-from voice import ESPEAK, KOKORO, SentenceSplitter, SpeechStream, join_clips, open_speech, pick_engine
+from novelchat.voice.speech import ESPEAK, KOKORO, SentenceSplitter, SpeechStream, join_clips, open_speech, pick_engine
 
 require(bool(shutil.which("ffmpeg") and shutil.which("espeak-ng")),
         "voice tests need ffmpeg and espeak-ng (apt-get install ffmpeg espeak-ng)")

@@ -23,7 +23,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 from transformers.conversion_mapping import get_checkpoint_conversion_mapping, register_checkpoint_conversion_mapping
 from transformers.core_model_loading import ConversionOps, WeightConverter, WeightRenaming
 
-from llm import end_of_turn_ids
+from novelchat.models.chat import end_of_turn_ids
 
 # InternLM2 name → Llama name (regular expressions on the checkpoint's keys)
 RENAMES = {
@@ -161,7 +161,7 @@ def load_model(folder: str | Path, **from_pretrained: Any) -> LlamaForCausalLM:
 
 def load_tokenizer(folder: str | Path) -> PreTrainedTokenizerFast:
     """The checkpoint's sentencepiece tokenizer rebuilt with ``tokenizers`` (its chat template included)."""
-    from sentencepiece_bpe import load_sentencepiece_tokenizer
+    from novelchat.models.internlm2.tokenizer import load_sentencepiece_tokenizer
 
     return load_sentencepiece_tokenizer(folder)
 
@@ -190,7 +190,7 @@ def convert(source: str | Path, target: str | Path, gguf: bool = False) -> Path:
     plain.save_pretrained(target)
     tokenizer.save_pretrained(target)
     if gguf:
-        from gguf_export import write_gguf
+        from novelchat.models.internlm2.gguf import write_gguf
 
         write_gguf(plain, tokenizer, folder, target / GGUF_FILE)
     return target

@@ -23,10 +23,10 @@ import numpy as np
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
-from build_plan import index_settings, vector_mismatch
-from config import Settings
-from embeddings import EmbeddingUnavailable, make_embeddings
-from index_store import (
+from novelchat.index.plan import index_settings, vector_mismatch
+from novelchat.config import Settings
+from novelchat.index.embeddings import EmbeddingUnavailable, make_embeddings
+from novelchat.index.store import (
     LOCAL_STORE,
     MANIFEST_NAME,
     SERVER_TIMEOUT_S,
@@ -40,8 +40,8 @@ from index_store import (
     mark_server_failed,
     vector_store_label,
 )
-from lexical import query_tokens
-from scope import Scope
+from novelchat.index.lexical import query_tokens
+from novelchat.retrieval.scope import Scope
 
 Mode = Literal["hybrid", "bm25", "dense"]
 _SERVER_SEARCHES = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="chroma-search")

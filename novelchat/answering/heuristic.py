@@ -18,10 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from hanzi import simplified
-from lexical import MEASURES, QUESTION_WORDS, query_tokens
-from novel import CHAPTER_HEADING
-from retrieval import Passage
+from novelchat.text.hanzi import simplified
+from novelchat.index.lexical import MEASURES, QUESTION_WORDS, query_tokens
+from novelchat.books.novel import CHAPTER_HEADING
+from novelchat.retrieval.library import Passage
 
 # ． is the full stop of some editions (红楼梦 here: 19,729 of them to 8,521 。), unless it is a decimal point.
 _SENTENCE_END = re.compile(r"(?:[。！？!?…]|．(?![0-9０-９]))+[”’」』\"']*|\.(?=\s)[”’\"']*|\n+")

@@ -21,11 +21,11 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 
-from characters import Persona, parse_card
-from hanzi import simplified
-from ragchat import character_lines, format_passages
-from retrieval import Library
-from scope import Scope
+from novelchat.roleplay.cards import Persona, parse_card
+from novelchat.text.hanzi import simplified
+from novelchat.chains import character_lines, format_passages
+from novelchat.retrieval.library import Library
+from novelchat.retrieval.scope import Scope
 
 DRAFT_REQUEST = """下面是小说《{book}》中与「{name}」有关的段落，以及{name}亲口说过的话。
 请据此为{name}写一张角色扮演用的人物卡，只输出一个 JSON 对象，不要输出其他文字。字段：

@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from novel import NOVEL_SUFFIXES, NovelError, read_novel
+from novelchat.books.novel import NOVEL_SUFFIXES, NovelError, read_novel
 
 log = logging.getLogger(__name__)
 

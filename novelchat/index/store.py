@@ -39,8 +39,8 @@ import httpx
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
-from lexical import LEXICAL_VERSION, LexicalIndex
-from novel import Chunk
+from novelchat.index.lexical import LEXICAL_VERSION, LexicalIndex
+from novelchat.books.novel import Chunk
 
 log = logging.getLogger(__name__)
 

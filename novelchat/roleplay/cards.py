@@ -22,11 +22,11 @@ from typing import Annotated, Any
 from PIL import Image
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from hanzi import simplified
+from novelchat.text.hanzi import simplified
 
 log = logging.getLogger(__name__)
 
-CHARACTERS_DIR = Path(__file__).resolve().parent / "characters"
+CHARACTERS_DIR = Path(__file__).resolve().parents[2] / "characters"
 
 
 LORE_BUDGET_CHARS = 1500  # the most lorebook text one prompt carries

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from config import Settings
-from embeddings import embedding_spec
-from index_store import BookEntry, Manifest, vector_store_label
-from lexical import LEXICAL_VERSION
+from novelchat.config import Settings
+from novelchat.index.embeddings import embedding_spec
+from novelchat.index.store import BookEntry, Manifest, vector_store_label
+from novelchat.index.lexical import LEXICAL_VERSION
 
 SPLITTER_VERSION = 1  # bump when chapter detection or splitting changes, to re-split every book
 

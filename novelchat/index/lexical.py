@@ -17,7 +17,7 @@ import bm25s
 import numpy as np
 import rjieba
 
-from hanzi import simplified
+from novelchat.text.hanzi import simplified
 
 _KEEP = re.compile(r"\w", re.UNICODE)
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")

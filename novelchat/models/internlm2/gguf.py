@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
-from sentencepiece_bpe import read_proto
+from novelchat.models.internlm2.tokenizer import read_proto
 
 log = logging.getLogger(__name__)
 USER_DEFINED, CONTROL = 4, 3  # sentencepiece / GGUF token types

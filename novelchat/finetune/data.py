@@ -21,11 +21,11 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 
-from characters import Persona
-from ragchat import approx_tokens, roleplay_messages
-from retrieval import Library
-from scope import Scope
-from speakers import Quote, attribute
+from novelchat.roleplay.cards import Persona
+from novelchat.chains import approx_tokens, roleplay_messages
+from novelchat.retrieval.library import Library
+from novelchat.retrieval.scope import Scope
+from novelchat.roleplay.speakers import Quote, attribute
 
 Messages = list[dict[str, str]]
 CONTEXT_QUOTES = 4  # quotes before the reply kept as turns

@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from hanzi import simplified
+from novelchat.text.hanzi import simplified
 
 _OPENERS = {"“": "”\"", "「": "」", "『": "』", '"': "\"”"}
 _MARKS = re.compile(r"[“「『\"\n]")

@@ -51,7 +51,7 @@ with warnings.catch_warnings():  # pydub warns on the console when ffmpeg is mis
     warnings.filterwarnings("ignore", message="Couldn't find ffmpeg", category=RuntimeWarning)
     from pydub import AudioSegment
 
-from config import Settings, get_settings
+from novelchat.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

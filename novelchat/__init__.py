@@ -1,0 +1,1 @@
+"""NovelChat (书聊): talk to a novel."""
