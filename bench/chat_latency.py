@@ -23,12 +23,13 @@ from langchain_chroma import Chroma
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.output_parsers import StrOutputParser
 
-from novelchat.roleplay.cards import load_personas
+from novelchat.answering.qa import answer_question, format_passages, qa_prompt
 from novelchat.index.build import build_index
 from novelchat.index.store import chroma_client
-from novelchat.chains import answer_question, format_passages, qa_prompt, roleplay_reply
 from novelchat.retrieval.library import Library
 from novelchat.retrieval.scope import Scope
+from novelchat.roleplay.cards import load_personas
+from novelchat.roleplay.chains import roleplay_reply
 
 QA = C.REPO / "tests" / "data" / "novella_qa.jsonl"
 

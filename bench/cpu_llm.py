@@ -101,8 +101,8 @@ def measure(row: str, folder: Path | None, prompt_tokens: int, new_tokens: int) 
     """One row, in this (child) process."""
     import torch
 
+    from novelchat import models as llm
     from novelchat.models.internlm2 import loader as internlm2
-    from novelchat.models import chat as llm
 
     started = time.perf_counter()
     if row == "internlm2-1.8b-bf16":

@@ -57,7 +57,8 @@ def run_child(batch_file: str, env: dict[str, str]) -> dict:
 
 def book_windows(name: str, work):
     """All windows of a whole book, as gen_chroma cuts them, after its keyword index is built."""
-    from novelchat.index.build import build_index, missing_windows
+    from novelchat.index.build import build_index
+    from novelchat.index.dense import missing_windows
     from novelchat.index.store import load_manifest
 
     corpus = work / name / "corpus"
@@ -87,7 +88,8 @@ def main() -> int:
     if args.measure:
         measure(args.measure)
         return 0
-    from novelchat.index.build import CHILD_ENV, embedding_batches
+    from novelchat.index.background import CHILD_ENV
+    from novelchat.index.dense import embedding_batches
 
     envs = {"before": dict(os.environ), "after": {**os.environ, **CHILD_ENV}}
     rows = []

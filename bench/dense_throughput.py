@@ -29,7 +29,7 @@ import _common as C
 
 def windows_of(settings):
     """The (batch of window texts) lists exactly as gen_chroma._embed_book cuts and batches them."""
-    from novelchat.index.build import embedding_batches, missing_windows
+    from novelchat.index.dense import embedding_batches, missing_windows
     from novelchat.index.store import load_manifest
 
     (entry,) = load_manifest(settings.persist_dir).books.values()

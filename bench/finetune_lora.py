@@ -20,12 +20,12 @@ from pathlib import Path
 
 import _common as C
 
-from novelchat.finetune import train as finetune
+from novelchat import models as llm
 from novelchat.finetune import data as finetune_data
-from novelchat.models import chat as llm
-from novelchat.roleplay.cards import CHARACTERS_DIR
+from novelchat.finetune import train as finetune
 from novelchat.index.build import build_index
 from novelchat.retrieval.library import Library
+from novelchat.roleplay.cards import CHARACTERS_DIR
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copy(C.REPO / "corpus" / "青石镇的灯.txt", corpus)
         settings = C.settings_for(corpus, folder / "index")
         build_index(settings, dense=False)
-        persona, others = finetune.find_cast("林晓", "青石镇的灯", CHARACTERS_DIR)
+        persona, others = finetune_data.find_cast("林晓", "青石镇的灯", CHARACTERS_DIR)
         text = finetune_data.book_text(Library(settings), "青石镇的灯", args.chapters)
         examples = finetune_data.dialogue_examples(
             text, persona, finetune_data.system_prompt(persona, args.chapters), others

@@ -28,13 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from _common import write_random_internlm2  # noqa: E402
 
+from novelchat import models as llm  # noqa: E402
 from novelchat.models.internlm2 import loader as internlm2  # noqa: E402
-from novelchat.models import chat as llm  # noqa: E402
 
 INTERNLM2_7B = {
     "hidden_size": 4096,
@@ -112,7 +109,7 @@ def row(mode: str, path: str, ttft: float, total: float, new_tokens: int, prompt
 
 def bench_mode(folder: Path, four_bit: bool, prompt: str, new_tokens: int) -> list[dict]:
     """Load through llm.py, then time llm.py's streaming and plain generate on the same model."""
-    llm.unload_models()
+    llm.model_cache().clear()
     reset_peak()
     started = time.perf_counter()
     chat = llm.LocalTransformersChat(

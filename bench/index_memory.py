@@ -43,7 +43,8 @@ def peak_mb() -> float:
 
 def child(mode: str, corpus: str, persist: str) -> None:
     """Runs in the child process; prints one JSON line."""
-    from novelchat.index import build as gen_chroma
+    from novelchat.cli import build as gen_chroma
+    from novelchat.index import dense
 
     out: dict = {"mode": mode}
     if mode == "floor":
@@ -55,7 +56,7 @@ def child(mode: str, corpus: str, persist: str) -> None:
         if mode == "dense-random":  # everything but the model: Chroma + bookkeeping over the whole book
             from time_to_answer import RandomEmbeddings
 
-            gen_chroma.make_embeddings = lambda settings: RandomEmbeddings(384)
+            dense.make_embeddings = lambda settings: RandomEmbeddings(384)
 
         class Sampling(gen_chroma.TqdmProgress):
             def __call__(self, stage, title, done, total):
@@ -106,8 +107,8 @@ def main() -> int:
         child(*args.child)
         return 0
     source = C.book(args.book)
-    from novelchat.config import Settings
     from novelchat.books.novel import Novel, detect_chapters, split_novel
+    from novelchat.config import Settings
 
     defaults = Settings(_env_file=None)
     text = C.load_text(source)

@@ -1,6 +1,6 @@
 """Retrieval quality on an externally written QA set: FairytaleQA (train) with gold evidence spans.
 
-Indexes the chosen story books (English) with gen_chroma's build_index and runs ragchat.evaluate on their
+Indexes the chosen story books (English) with gen_chroma's build_index and runs retrieval.evaluate on their
 questions in hybrid, BM25-only and dense-only mode. A hit = a top-k passage overlaps a gold evidence span
 or contains an answer. Baselines in the same run: BM25-only and dense-only.
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import _common as C
 
 from novelchat.index.build import build_index
-from novelchat.chains import evaluate
+from novelchat.retrieval.evaluate import evaluate
 from novelchat.retrieval.library import Library
 
 FAIRY = C.DATA / "fairytaleqa-train"

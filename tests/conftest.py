@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from novelchat.config import Settings  # noqa: E402
 from novelchat.index.build import build_index  # noqa: E402
-from novelchat.retrieval.library import Library, Retrieval  # noqa: E402
+from novelchat.retrieval.library import Library  # noqa: E402
+from novelchat.retrieval.passages import Retrieval  # noqa: E402
 
 
 def shared_file(relative: str) -> Path:

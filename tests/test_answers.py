@@ -8,9 +8,12 @@ import re
 
 import pytest
 
-from novelchat.answering.heuristic import answer_shapes, emphasis, lead, narration, sentences
-from novelchat.chains import answer_question, highlight, snippet, squash
-from novelchat.retrieval.library import Library, Passage, repeats
+from novelchat.answering.heuristic import emphasis, lead, narration, sentences
+from novelchat.answering.qa import answer_question, highlight, snippet
+from novelchat.answering.shapes import answer_shapes
+from novelchat.retrieval.evaluate import squash
+from novelchat.retrieval.library import Library
+from novelchat.retrieval.passages import Passage, repeats
 from tests.conftest import ROOT, retrieve_all
 
 QA = [json.loads(line) for line in (ROOT / "tests" / "data" / "novella_qa.jsonl").read_text("utf-8").splitlines()]
@@ -46,8 +49,8 @@ def test_the_reply_opens_with_the_sentence_that_answers_cited(library, question,
 
 
 def test_the_answer_sentence_holds_the_answer_for_most_novella_questions(library):
-    """The first sentence shown: 67/83 (0.807) here, the issue's goal is 0.8; the first text shown before (passage
-    1's snippet) 55/83."""
+    """The first sentence shown: today 67/83 (0.807), against 56/83 for the first text shown before (passage 1's
+    snippet). The figure lives in bench/answer_sentence.py (target 0.8); this test keeps slack for rule changes."""
     sentence = baseline = 0
     for item in QA:
         found = retrieve_all(library, item["question"], 5)
@@ -55,7 +58,7 @@ def test_the_answer_sentence_holds_the_answer_for_most_novella_questions(library
         answers = [squash(a) for a in item["answers"]]
         sentence += any(a in squash(first) for a in answers)
         baseline += any(a in squash(snippet(found.passages[0].text, item["question"])) for a in answers)
-    assert sentence / len(QA) >= 0.8 and sentence >= baseline + 10, (sentence, baseline)
+    assert sentence / len(QA) >= 0.75 and sentence >= baseline + 5, (sentence, baseline)
 
 
 def test_when_the_book_does_not_say_the_reply_says_so_and_still_shows_the_closest(library):

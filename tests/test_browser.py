@@ -11,13 +11,16 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from novelchat.roleplay.cards import CHARACTERS_DIR
+from novelchat.cli.start import wait_until_healthy
 from novelchat.index.store import load_manifest
+from novelchat.roleplay.cards import CHARACTERS_DIR
 from tests.conftest import HANG_S, NOVELLA, ROOT, free_port, require
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.test_chains import write_png_card
@@ -56,6 +59,10 @@ class App:
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}/"
 
+    def wait_until_serving(self, timeout: float = 60) -> None:
+        """Return once the server answers its health check (what start.py itself waits for)."""
+        assert wait_until_healthy(f"{self.url}_stcore/health", self.process, timeout), "start.py did not serve the page"
+
     def log_text(self) -> str:
         """What start.py and the app printed so far."""
         return self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -90,19 +97,40 @@ def open_page(browser, app: App, name: str, clock: bool = False) -> Page:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     if clock:
         page.clock.install()  # time flows as usual until the test pauses it
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            page.goto(app.url, timeout=5000)
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
+    app.wait_until_serving()
+    page.goto(app.url, timeout=30000)
     expect(page.locator('[data-testid="stChatMessage"]').first).to_be_visible(timeout=30000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}-greeting.png"))
     return page
+
+
+SCRIPT_STATE = "data-test-script-state"  # Streamlit marks its root with the script's state: running, notRunning, …
+COUNT_RUNS = """state => {  // counts the runs that start from now on
+    const root = document.querySelector('[data-testid="stApp"]');
+    window.novelchatRuns = 0;
+    window.novelchatRunWatch?.disconnect();
+    window.novelchatRunWatch = new MutationObserver(records => {  // each record's new value: the next one's old
+        const values = [...records.slice(1).map(r => r.oldValue), root.getAttribute(state)];
+        window.novelchatRuns += values.filter(value => value === "running").length;
+    });
+    window.novelchatRunWatch.observe(root, {attributes: true, attributeOldValue: true, attributeFilter: [state]});
+}"""
+
+
+def settled(page: Page, timeout: float = 60000) -> None:
+    """Wait until no script run (page or fragment) is in progress."""
+    expect(page.locator('[data-testid="stApp"]')).to_have_attribute(SCRIPT_STATE, "notRunning", timeout=timeout)
+
+
+@contextmanager
+def a_run(page: Page, timeout: float = 30000) -> Iterator[None]:
+    """Wait, after the block, for a script run that started after the block began to have ended (e.g. the run a
+    widget's new value starts once the browser sends it)."""
+    page.evaluate(COUNT_RUNS, SCRIPT_STATE)
+    yield
+    page.wait_for_function("() => window.novelchatRuns > 0", timeout=timeout)
+    settled(page, timeout)
 
 
 def ask(page: Page, text: str) -> None:
@@ -113,7 +141,7 @@ def ask(page: Page, text: str) -> None:
     for _ in range(3):  # a rerun that lands while typing can swallow the first Enter
         expect(box).to_have_count(1, timeout=30000)  # while a rerun swaps the input (new character), both show
         expect(box).to_be_editable(timeout=30000)
-        page.wait_for_timeout(1500)
+        settled(page)
         box.fill(text)
         box.press("Enter")
         try:  # sent once the question shows; never sent again (a busy machine may take long to answer)
@@ -124,7 +152,7 @@ def ask(page: Page, text: str) -> None:
     expect(messages).to_have_count(before + 2, timeout=HANG_S * 1000)
     expect(box).to_have_count(1, timeout=60000)
     expect(box).to_be_editable(timeout=60000)
-    page.wait_for_timeout(500)
+    settled(page)
 
 
 def test_greeting_then_a_cited_answer_without_any_model(browser, plain_app):
@@ -154,15 +182,11 @@ def test_an_uploaded_novel_becomes_a_selectable_book(browser, plain_app, tmp_pat
     novel = tmp_path / "雪夜.txt"
     novel.write_text("第一章 雪夜\n\n那年冬天，驿站的老马叫作踏雪。\n\n第二章 天明\n\n雪停了。\n", encoding="gb18030")
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(novel))
-    deadline = time.monotonic() + 90
-    while True:  # the book list refreshes when the background build has indexed the upload
-        page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
-        option = page.get_by_role("option", name="《雪夜》")
-        if option.count():
-            break
-        page.keyboard.press("Escape")
-        assert time.monotonic() < deadline, "the uploaded book never became selectable"
-        page.wait_for_timeout(1000)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    expect(sidebar.get_by_text("索引完成", exact=False)).to_be_visible(timeout=90000)  # the run that lists the book
+    sidebar.locator('[data-testid="stSelectbox"]').first.click()
+    option = page.get_by_role("option", name="《雪夜》")
+    expect(option).to_be_visible()
     assert (plain_app.corpus / "雪夜.txt").exists()
     option.click()
     ask(page, "驿站的老马叫什么？")
@@ -314,11 +338,11 @@ def test_questions_asked_while_the_index_builds_and_as_it_ends_are_answered(brow
         ask_once(page, "何伯船上那条黄狗叫什么？")
         assert not vectors_built(app, "雪夜.txt"), "the build ended before the test could pause the page's timer"
         page.clock.pause_at(datetime.now() + timedelta(seconds=1))
-        deadline = time.monotonic() + HANG_S
-        while not vectors_built(app, "雪夜.txt"):
-            assert time.monotonic() < deadline, "the background build never finished"
-            time.sleep(0.5)
-        time.sleep(3)  # the build has returned, not only written its manifest
+        watcher = open_page(browser, app, "fresh-start-watcher")  # a second reader, whose timer runs on
+        expect(watcher.locator('[data-testid="stSidebar"]').get_by_text("索引完成", exact=False)).to_be_visible(
+            timeout=HANG_S * 1000)  # the build has returned, not only written its manifest
+        assert vectors_built(app, "雪夜.txt")
+        watcher.close()
         box = page.locator('[data-testid="stChatInputTextArea"]')
         box.fill("驿站的老马叫什么？")
         box.press("Enter")

@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 
 from novelchat.roleplay.cards import CHARACTERS_DIR
-from tests.test_browser import ARTIFACTS, WIND, App, ask, browser, open_page  # noqa: F401  (a fixture)
+from tests.test_browser import (  # noqa: F401  (browser: a fixture)
+    ARTIFACTS,
+    WIND,
+    App,
+    a_run,
+    ask,
+    browser,
+    open_page,
+    settled,
+)
 
 pytestmark = pytest.mark.browser
 from playwright.sync_api import Page, expect  # noqa: E402  (test_browser skips the module when chromium is absent)
@@ -56,11 +65,11 @@ def set_slider(page: Page, label: str, chapter: int, last: int) -> None:
     thumb = sidebar(page).locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider")
     expect(thumb).to_have_attribute("max", str(last), timeout=15000)  # the book's own slider is drawn
     thumb.focus()
-    thumb.press("Home")
-    for _ in range(chapter - 1):
-        thumb.press("ArrowRight")
-    expect(thumb).to_have_value(str(chapter))
-    page.wait_for_timeout(1500)  # the value reaches the server on the next run
+    with a_run(page):  # the value reaches the server with the run it starts
+        thumb.press("Home")
+        for _ in range(chapter - 1):
+            thumb.press("ArrowRight")
+        expect(thumb).to_have_value(str(chapter))
 
 
 def expect_slider(page: Page, label: str, chapter: int) -> None:
@@ -82,7 +91,8 @@ def test_the_export_downloads_while_a_book_is_being_indexed(browser, reader_app)
     for _ in range(3):
         transcript = download_export(page)
         assert "何伯船上那条黄狗叫什么？" in transcript and "锅巴" in transcript
-        page.wait_for_timeout(3500)  # a progress tick (or more) between downloads
+        with a_run(page, timeout=15000):  # a progress tick between downloads
+            pass
     expect(sidebar(page).get_by_text("正在建索引", exact=False)).to_be_visible()  # it was indexing throughout
 
 
@@ -184,7 +194,7 @@ def test_book_text_is_shown_as_written_never_as_markdown(browser, reader_app):  
     expect(reply).to_contain_text(f"![海图]({PIXEL})")
     expect(reply).to_contain_text("**不要出海**")
     expect(reply.locator("img")).to_have_count(0)
-    page.wait_for_timeout(1000)
+    settled(page)
     assert not [url for url in fetched if "chart.png" in url], fetched
 
 

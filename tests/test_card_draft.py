@@ -9,11 +9,12 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.runnables import RunnableLambda
 
-from novelchat.roleplay.card_draft import CardDraftError, _drafted_fields, draft_card, save_card
-from novelchat.roleplay.cards import load_personas
-from novelchat.models.chat import load_chat_model
+from novelchat.errors import NovelChatError
+from novelchat.models import load_chat_model
 from novelchat.retrieval.library import Library
 from novelchat.retrieval.scope import Scope
+from novelchat.roleplay.card_draft import CardDraftError, _drafted_fields, draft_card, save_card
+from novelchat.roleplay.cards import load_personas
 from tests.conftest import NOVELLA, ROOT, make_settings
 from tests.fake_openai_server import FakeOpenAIServer
 
@@ -94,7 +95,33 @@ def timed_out(_messages) -> str:
     ids=["prose", "cut-json", "json-list", "backend-fails"],
 )
 def test_an_unusable_draft_is_logged_with_the_reason(model, reason, caplog):
-    with caplog.at_level(logging.WARNING, logger="card_draft"):
+    with caplog.at_level(logging.WARNING, logger="novelchat.roleplay.card_draft"):
         assert _drafted_fields("何伯", BOOK, ["上船吧。"], [], model) == {}
     (record,) = caplog.records
     assert "何伯" in record.getMessage() and reason in record.getMessage()
+
+
+def broken(_messages) -> str:
+    raise KeyError("a bug in the backend")
+
+
+def unavailable(_messages) -> str:
+    raise NovelChatError("对话模型不可用 / the chat model is unavailable", detail="connection refused")
+
+
+def test_a_failing_chat_model_is_logged_with_its_traceback_and_the_card_is_still_made(library, caplog):
+    with caplog.at_level(logging.WARNING, logger="novelchat.roleplay.card_draft"):
+        data = draft_card("何伯", WHOLE, library, RunnableLambda(broken))["data"]
+    assert data["description"] == f"《{BOOK}》中的人物何伯。" and data["first_mes"].startswith("“")
+    (record,) = caplog.records
+    assert record.levelno == logging.ERROR and record.exc_info and record.exc_info[0] is KeyError
+    assert "何伯" in record.getMessage()
+
+
+def test_an_unavailable_chat_model_is_one_friendly_warning_and_the_card_is_still_made(library, caplog):
+    with caplog.at_level(logging.WARNING, logger="novelchat.roleplay.card_draft"):
+        data = draft_card("何伯", WHOLE, library, RunnableLambda(unavailable))["data"]
+    assert data["description"] == f"《{BOOK}》中的人物何伯。"
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING and not record.exc_info
+    assert "the chat model is unavailable" in record.getMessage() and "connection refused" not in record.getMessage()

@@ -13,24 +13,18 @@ from langchain_core.runnables import RunnableLambda
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from novelchat.roleplay.cards import CHARACTERS_DIR, load_personas, parse_card
-from novelchat.models.chat import load_chat_model
-from novelchat.chains import (
-    SNIPPET_CHARS,
-    answer_question,
-    approx_tokens,
-    character_lines,
-    cited_passages,
-    greeting,
-    roleplay_messages,
-    roleplay_reply,
-    snippet,
-    squash,
-    trim_history,
-)
-from novelchat.retrieval.library import Library, Passage
+from novelchat.answering.grounding import CITATION
+from novelchat.answering.qa import SNIPPET_CHARS, answer_question, snippet
+from novelchat.answering.turn import approx_tokens, trim_history
+from novelchat.errors import NovelChatError
+from novelchat.models import load_chat_model
+from novelchat.retrieval.evaluate import squash
+from novelchat.retrieval.library import Library
+from novelchat.retrieval.passages import Passage
 from novelchat.retrieval.scope import Scope
-from tests.conftest import ROOT, retrieve_all
+from novelchat.roleplay.cards import CHARACTERS_DIR, load_personas, parse_card
+from novelchat.roleplay.chains import character_lines, greeting, roleplay_messages, roleplay_reply
+from tests.conftest import ROOT
 from tests.fake_openai_server import FakeOpenAIServer
 
 QA_FILE = ROOT / "tests" / "data" / "novella_qa.jsonl"
@@ -69,13 +63,7 @@ def test_qa_prompt_carries_numbered_passages_and_the_spoiler_limit(library, serv
     for number, passage in enumerate(turn.passages, 1):
         assert f"[{number}] {passage.citation}" in system and passage.chapter <= 3
     assert server.last_request["messages"][-1] == {"role": "user", "content": "望河楼的灯是哪天灭的？"}
-    cited = cited_passages(answer, turn.passages)
-    assert [n for n, _ in cited] == [2, 1] and cited[0][1] is turn.passages[1]
-
-
-def test_citations_ignore_numbers_that_point_nowhere(library):
-    passages = retrieve_all(library, "灯", 2).passages
-    assert [n for n, _ in cited_passages("见 [2]、[9] 和 [1][2]", passages)] == [2, 1]
+    assert CITATION.findall(answer) == ["2", "1"]
 
 
 def test_no_model_means_retrieval_only_with_citations(library):
@@ -110,6 +98,33 @@ def test_backend_down_ends_the_reply_with_one_friendly_line(library, tmp_path):
                                          llm_model="x", llm_timeout=2))
     text = "".join(answer_question("灯", library, dead, Scope.whole(["青石镇的灯"]), k=2).stream)
     assert text.startswith("\n\n⚠️") and "Traceback" not in text and text.count("\n") == 2
+
+
+def failing(error: Exception) -> RunnableLambda:
+    """A chat model that fails with ``error`` when asked."""
+
+    def fail(_prompt):
+        raise error
+
+    return RunnableLambda(fail)
+
+
+def test_a_bug_in_the_reply_is_logged_with_its_traceback_and_shown_as_one_line(library, caplog):
+    """Before, any error became a chat line and nothing was logged."""
+    with caplog.at_level(logging.INFO):
+        text = "".join(answer_question("灯", library, failing(KeyError("passages")), Scope.whole(["青石镇的灯"]), k=2)
+                       .stream)
+    assert text.startswith("\n\n⚠️") and "Traceback" not in text and text.count("\n") == 2
+    (record,) = [r for r in caplog.records if r.exc_info]
+    assert record.levelno >= logging.ERROR and isinstance(record.exc_info[1], KeyError)
+
+
+def test_a_novelchat_error_in_the_reply_shows_its_friendly_line_unlogged(library, caplog):
+    error = NovelChatError("模型还没准备好 / the model is not ready", detail="still loading")
+    with caplog.at_level(logging.INFO):
+        text = "".join(answer_question("灯", library, failing(error), Scope.whole(["青石镇的灯"]), k=2).stream)
+    assert text == "\n\n⚠️ 模型还没准备好 / the model is not ready"
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
 
 
 def test_roleplay_prompt_has_persona_rules_lines_and_trimmed_history(library, server, tmp_path):
@@ -245,7 +260,16 @@ def test_a_greeting_the_model_fails_to_write_is_logged_and_the_card_speaks(caplo
         raise ConnectionError("the model server went away")
 
     blank = parse_card({"name": "无名氏", "description": "一个过客"})
-    with caplog.at_level(logging.WARNING, logger="ragchat"):
+    with caplog.at_level(logging.WARNING, logger="novelchat.roleplay.chains"):
         assert greeting(blank, NO_BOOK, RunnableLambda(broken_backend)) == "（无名氏看向你。）"
     (record,) = caplog.records
     assert "无名氏" in record.getMessage() and "ConnectionError: the model server went away" in record.getMessage()
+    assert record.levelno == logging.WARNING and not record.exc_info  # a known cause: one line
+
+
+def test_a_greeting_that_fails_with_a_bug_logs_its_traceback(caplog):
+    blank = parse_card({"name": "无名氏", "description": "一个过客"})
+    with caplog.at_level(logging.WARNING, logger="novelchat.roleplay.chains"):
+        assert greeting(blank, NO_BOOK, failing(TypeError("not a string"))) == "（无名氏看向你。）"
+    (record,) = caplog.records
+    assert record.levelno == logging.ERROR and isinstance(record.exc_info[1], TypeError)

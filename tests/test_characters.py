@@ -11,7 +11,8 @@ import zlib
 
 import pytest
 
-from novelchat.roleplay.cards import load_personas, parse_card
+from novelchat.errors import NovelChatError
+from novelchat.roleplay.cards import CardError, load_personas, parse_card
 from tests.hostile_files import without_blocking
 
 GOOD = {"spec": "chara_card_v2", "data": {"name": "林晓", "first_mes": "买灯？"}}
@@ -53,7 +54,7 @@ def huge_png_card(width: int, height: int, card: dict) -> bytes:
 def test_a_malformed_card_is_one_warning_and_skipped(tmp_path, caplog, content, expected):
     (tmp_path / "good.json").write_text(json.dumps(GOOD, ensure_ascii=False), encoding="utf-8")
     (tmp_path / "bad.json").write_bytes(content)
-    with caplog.at_level(logging.WARNING, logger="characters"):
+    with caplog.at_level(logging.WARNING, logger="novelchat.roleplay.cards"):
         personas = load_personas(tmp_path)
     assert [p.name for p in personas] == ["林晓"]
     (record,) = caplog.records
@@ -63,7 +64,7 @@ def test_a_malformed_card_is_one_warning_and_skipped(tmp_path, caplog, content, 
 
 def test_a_huge_png_is_refused_from_its_header(tmp_path, caplog):
     (tmp_path / "huge.png").write_bytes(huge_png_card(20_000, 20_000, GOOD))
-    with caplog.at_level(logging.WARNING, logger="characters"):
+    with caplog.at_level(logging.WARNING, logger="novelchat.roleplay.cards"):
         assert load_personas(tmp_path) == []
     (record,) = caplog.records
     assert "huge.png" in record.getMessage() and "20000×20000" in record.getMessage()
@@ -71,7 +72,7 @@ def test_a_huge_png_is_refused_from_its_header(tmp_path, caplog):
 
 def test_a_fifo_is_skipped_without_blocking(tmp_path, caplog):
     os.mkfifo(tmp_path / "pipe.json")
-    with caplog.at_level(logging.WARNING, logger="characters"):
+    with caplog.at_level(logging.WARNING, logger="novelchat.roleplay.cards"):
         assert without_blocking(tmp_path / "pipe.json", load_personas, tmp_path) == []
     assert "pipe.json" in caplog.records[0].getMessage()
 
@@ -88,3 +89,11 @@ def test_nulls_in_a_card_read_as_empty():
     persona = parse_card(card)
     assert persona.description == "" and persona.aliases == [] and persona.voice == {}
     assert [entry.content for entry in persona.lore] == ["常驻"]
+
+
+def test_a_bad_card_is_a_novelchat_error_with_one_friendly_line():
+    with pytest.raises(CardError) as caught:
+        parse_card(v2(name=""))
+    assert isinstance(caught.value, NovelChatError) and isinstance(caught.value, ValueError)  # callers catch either
+    assert caught.value.friendly.startswith("不是有效的角色卡 / not a valid character card: name")
+    assert "\n" not in caught.value.friendly

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from novelchat.index.build import IndexBuildError, build_index
+from novelchat.index.build import build_index
+from novelchat.index.report import IndexBuildError
 from novelchat.index.store import VectorStoreUnavailable, chroma_client, load_manifest
 from novelchat.retrieval.library import Library
 from tests.conftest import HANG_S, free_port, make_settings, retrieve_all, serve

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from novelchat.finetune import train as finetune
-from novelchat.finetune import data as finetune_data
-from novelchat.models import chat as llm
-from novelchat.roleplay.cards import CHARACTERS_DIR
+from novelchat import models as llm
+from novelchat.cli import finetune as finetune_cli
 from novelchat.config import Settings
+from novelchat.finetune import data as finetune_data
+from novelchat.finetune import train as finetune
 from novelchat.retrieval.library import Library
+from novelchat.roleplay.cards import CHARACTERS_DIR, Persona
 from tests.conftest import NOVELLA, ROOT
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.test_internlm2 import write_xtuner_merged
@@ -133,7 +134,7 @@ def labelled_speakers() -> dict[str, set[str | None]]:
 def export(novella_index, tmp_path, *extra: str) -> int:
     os.environ["NOVELCHAT_PERSIST_DIR"] = str(novella_index.persist_dir)
     try:
-        return finetune.main(["data", "--book", "青石镇的灯", *extra])
+        return finetune_cli.main(["data", "--book", "青石镇的灯", *extra])
     finally:
         del os.environ["NOVELCHAT_PERSIST_DIR"]
 
@@ -143,7 +144,7 @@ def test_every_exported_reply_is_the_characters_own_line(novella_index, tmp_path
     out = tmp_path / "lines.jsonl"
     assert export(novella_index, tmp_path, "--character", character, "-o", str(out)) == 0
     examples = [json.loads(line)["messages"] for line in out.read_text(encoding="utf-8").splitlines()]
-    persona, _ = finetune.find_cast(character, "青石镇的灯", CHARACTERS_DIR)
+    persona, _ = finetune_data.find_cast(character, "青石镇的灯", CHARACTERS_DIR)
     labels = labelled_speakers()
 
     assert len(examples) >= 10 and "examples" in capsys.readouterr().out
@@ -155,6 +156,14 @@ def test_every_exported_reply_is_the_characters_own_line(novella_index, tmp_path
             for line in reply["content"].split("\n"):
                 assert labels.get(line) == {character}, (line, labels.get(line))  # theirs, never unknown
     assert len({json.dumps(m, ensure_ascii=False) for m in examples}) == len(examples)  # no duplicates
+
+
+def test_the_scene_line_is_the_last_whole_sentences_as_the_one_splitter_reads_them():
+    """A book that ends sentences with ． (红楼梦's editions) gets its scene line too, not just the narration's tail."""
+    text = "那日天色已晚，" + "众人在园中说笑" * 12 + "．宝玉走进来。宝玉道：“好。”"
+    (example,) = finetune_data.dialogue_examples(text, Persona(name="宝玉"), "system")
+    scene, reply = example[1:]
+    assert scene == {"role": "user", "content": "（宝玉走进来。宝玉道：）"} and reply["content"] == "好。"
 
 
 def test_export_respects_the_chapter_limit_and_writes_xtuner_format(novella_index, tmp_path):
@@ -186,11 +195,8 @@ def test_qa_pairs_come_from_the_model_with_their_citation(novella_index, tmp_pat
 def test_the_whole_path_book_to_dataset_to_merged_model(novella_index, base, tmp_path):
     data = tmp_path / "lin.jsonl"
     assert export(novella_index, tmp_path, "--character", "林晓", "--max-chapter", "1", "-o", str(data)) == 0
-    args = ["train", str(data), "--base", str(base), "-o", str(tmp_path / "out"), "--epochs", "1"]
-    assert (
-        finetune.main([*args, "--batch-size", "4", "--gradient-accumulation", "1", "--max-length", "4096", "--merge"])
-        == 0
-    )
+    args = ["train", str(data), "--base", str(base), "-o", str(tmp_path / "out"), "--epochs", "1", "--merge"]
+    assert finetune_cli.main([*args, "--batch-size", "4", "--gradient-accumulation", "1", "--max-length", "4096"]) == 0
     merged = tmp_path / "out" / "merged"
     chat = llm.load_chat_model(
         Settings(

@@ -8,16 +8,18 @@ import json
 import opencc
 import pytest
 
+from novelchat.answering.grounding import best_source
 from novelchat.answering.heuristic import lead
+from novelchat.answering.qa import answer_question, highlight
+from novelchat.index.build import build_index
+from novelchat.retrieval.evaluate import squash
+from novelchat.retrieval.library import Library
+from novelchat.retrieval.passages import Passage
+from novelchat.retrieval.scope import Scope
 from novelchat.roleplay.card_draft import draft_card
 from novelchat.roleplay.cards import LoreEntry, Persona
-from novelchat.index.build import build_index
-from novelchat.answering.grounding import best_source
-from novelchat.text.hanzi import simplified
-from novelchat.chains import answer_question, highlight, squash
-from novelchat.retrieval.library import Library, Passage
-from novelchat.retrieval.scope import Scope
 from novelchat.roleplay.speakers import attribute, lines_of
+from novelchat.text.hanzi import simplified
 from tests.conftest import NOVELLA, ROOT, make_settings, retrieve_all
 
 QA = [json.loads(line) for line in (ROOT / "tests" / "data" / "novella_qa.jsonl").read_text("utf-8").splitlines()]

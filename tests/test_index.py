@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import json
+import logging
 import os
 import shutil
 import signal
@@ -16,11 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from novelchat.index import build as gen_chroma
+from novelchat.books.uploads import accept_upload
+from novelchat.cli import build as build_cli
+from novelchat.config import max_file_bytes
+from novelchat.index import background, dense
 from novelchat.index import store as index_store
-from novelchat.index.build import IndexBuildError, build_index, pending_work
-from novelchat.index.store import book_id_for, chroma_client, lexical_folder, load_manifest, save_manifest
+from novelchat.index.build import build_index, pending_work
 from novelchat.index.lexical import LEXICAL_VERSION, LexicalIndex
+from novelchat.index.report import BuildReport, IndexBuildError
+from novelchat.index.store import book_id_for, chroma_client, lexical_folder, load_manifest, save_manifest
 from novelchat.retrieval.library import Library
 from tests.conftest import HANG_S, NOVELLA, ROOT, make_settings, retrieve_all
 from tests.hostile_files import file_permissions_enforced, without_blocking
@@ -62,7 +67,7 @@ def test_real_chroma_store_and_manifest(novella_index):
 
 def test_rerun_with_nothing_changed_does_no_work(novella_index, monkeypatch):
     before = (novella_index.persist_dir / "manifest.json").read_bytes()
-    monkeypatch.setattr(gen_chroma, "make_embeddings", lambda _: pytest.fail("an embedder was loaded"))
+    monkeypatch.setattr(dense, "make_embeddings", lambda _: pytest.fail("an embedder was loaded"))
     stages: list[str] = []
     report = build_index(novella_index, progress=lambda stage, *_: stages.append(stage))
     assert [b.status for b in report.books] == ["unchanged"] and not report.changed and stages == []
@@ -386,7 +391,7 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_behind(lexical_books, monkey
 
     monkeypatch.setattr(LexicalIndex, "save", save_then_fill_the_disk)
     args = ["--corpus", str(lexical_books.corpus_dir), "--persist", str(lexical_books.persist_dir), "--lexical-only"]
-    assert gen_chroma.main(args) == 2
+    assert build_cli.main(args) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert "disk is full" in line
     assert (lexical_books.persist_dir / "manifest.json").read_bytes() == before
@@ -463,8 +468,8 @@ def test_a_start_while_the_worker_is_ending_is_not_lost(tmp_path, monkeypatch):
     """The worker has taken its last look at the queue but its thread is still alive: a start then (a book was just
     uploaded) must still build, not be queued behind a worker that is leaving."""
     passes: list[int] = []
-    monkeypatch.setattr(gen_chroma, "build_in_child", lambda *_, **__: passes.append(1) or gen_chroma.BuildReport())
-    job = gen_chroma.BackgroundBuild(make_settings(tmp_path, tmp_path))
+    monkeypatch.setattr(background, "build_in_child", lambda *_, **__: passes.append(1) or BuildReport())
+    job = background.BackgroundBuild(make_settings(tmp_path, tmp_path))
     leaving, go_on = threading.Event(), threading.Event()
     work = job._run
 
@@ -484,7 +489,7 @@ def test_a_start_while_the_worker_is_ending_is_not_lost(tmp_path, monkeypatch):
     assert len(passes) == 2 and job.finished == 2 and not job.running
 
 
-def wait_for(job: gen_chroma.BackgroundBuild, passes: int = 1) -> None:
+def wait_for(job: background.BackgroundBuild, passes: int = 1) -> None:
     """Until the background build has finished ``passes`` passes and stopped (a hang fails the test)."""
     deadline = time.monotonic() + HANG_S
     while (job.running or job.finished < passes) and time.monotonic() < deadline:
@@ -493,7 +498,7 @@ def wait_for(job: gen_chroma.BackgroundBuild, passes: int = 1) -> None:
 
 
 def build_child_niceness() -> int | None:
-    """The niceness of this process's running ``gen_chroma.py --json-progress`` child, if there is one now."""
+    """The niceness of this process's running ``novelchat build --json-progress`` child, if there is one now."""
     for children in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
         for pid in children.read_text().split():
             try:
@@ -513,7 +518,7 @@ def test_background_build_runs_in_a_low_priority_child_with_the_same_settings(tm
     settings = make_settings(corpus, tmp_path / "chroma", chunk_size=300, chunk_overlap=50)
     monkeypatch.setenv("NOVELCHAT_CHUNK_SIZE", "999")  # the app's settings win over the environment
     seen: list[tuple[str, int, int, int]] = []
-    job = gen_chroma.BackgroundBuild(settings)
+    job = background.BackgroundBuild(settings)
     progress = job._progress
     monkeypatch.setattr(job, "_progress", lambda *update: seen.append((*update, os.getpid())) or progress(*update))
     assert job.start()
@@ -527,7 +532,7 @@ def test_background_build_runs_in_a_low_priority_child_with_the_same_settings(tm
     assert {stage for stage, *_ in seen} == {"lexical", "dense"} and seen[-1][2] == seen[-1][3]
     (entry,) = load_manifest(settings.persist_dir).books.values()
     assert entry.dense_complete and load_manifest(settings.persist_dir).splitter["chunk_size"] == 300
-    assert child_nice == min(19, os.nice(0) + gen_chroma.CHILD_NICENESS)
+    assert child_nice == min(19, os.nice(0) + background.CHILD_NICENESS)
 
 
 @pytest.mark.parametrize("death", ["os.kill(os.getpid(), 9)",
@@ -536,8 +541,8 @@ def test_a_build_child_that_dies_is_one_error_line_never_a_hang(tmp_path, monkey
     """Killed (out of memory) or crashed mid-build: the page shows one line, the job is free for the next start."""
     script = ("import json, os, sys; print(json.dumps({'stage': 'dense', 'book': '渡口', 'done': 1, 'total': 9}), "
               f"flush=True); {death}")
-    monkeypatch.setattr(gen_chroma, "child_command", lambda: [sys.executable, "-c", script])
-    job = gen_chroma.BackgroundBuild(make_settings(tmp_path, tmp_path))
+    monkeypatch.setattr(background, "child_command", lambda: [sys.executable, "-c", script])
+    job = background.BackgroundBuild(make_settings(tmp_path, tmp_path))
     assert job.start()
     wait_for(job)
     assert job.report is None and "\n" not in job.error and "the indexing process ended unexpectedly" in job.error
@@ -547,7 +552,7 @@ def test_a_build_child_that_dies_is_one_error_line_never_a_hang(tmp_path, monkey
 
 def test_a_build_error_in_the_child_is_its_own_line(tmp_path):
     """A build the child refuses (no corpus folder) reads as it would in-process: the IndexBuildError's line."""
-    job = gen_chroma.BackgroundBuild(make_settings(tmp_path / "missing", tmp_path / "chroma"))
+    job = background.BackgroundBuild(make_settings(tmp_path / "missing", tmp_path / "chroma"))
     assert job.start()
     wait_for(job)
     assert job.report is None and job.error.startswith("语料目录不存在") and "missing" in job.error
@@ -559,10 +564,10 @@ def test_the_build_child_ends_with_the_process_that_started_it(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(NOVELLA, corpus / NOVELLA.name)
-    env = gen_chroma.settings_env(make_settings(corpus, tmp_path / "chroma"))
+    env = background.settings_env(make_settings(corpus, tmp_path / "chroma"))
     parent = subprocess.Popen(
         [sys.executable, "-c", "import subprocess, sys, time; child = subprocess.Popen(sys.argv[1:]); "
-         "print(child.pid, flush=True); time.sleep(600)", *gen_chroma.child_command()],
+         "print(child.pid, flush=True); time.sleep(600)", *background.child_command()],
         stdout=subprocess.PIPE, text=True, env=env)
     child = int(parent.stdout.readline())
     assert '"stage"' in parent.stdout.readline()  # the child has started building
@@ -578,3 +583,73 @@ def ended(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+# --- issue #21: one MB for uploads and the build; the background build's state under its lock; its child's path ---
+
+
+def book_of(size: int) -> bytes:
+    """A readable book of exactly ``size`` bytes (UTF-8)."""
+    header, line = "第一章 长夜\n\n".encode(), "灯下读书，夜深人静。\n".encode()
+    body = header + line * ((size - len(header)) // len(line))
+    return body + b"\n" * (size - len(body))
+
+
+@pytest.mark.parametrize("size", [51_000, 53_000])  # under 0.05 × 1024² bytes (but over 0.05 × 10⁶), then over
+def test_uploads_and_the_build_agree_on_what_a_megabyte_is(tmp_path, size):
+    """A book the upload accepts is never skipped by the build as too large, and the other way round."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    settings = make_settings(corpus, tmp_path / "chroma", max_file_mb=0.05)
+    data = book_of(size)
+    assert len(data) == size
+    upload = accept_upload("长夜.txt", data, corpus, settings.max_file_mb)
+    (corpus / "长夜.txt").write_bytes(data)  # as if it came by another way too
+    report = build_index(settings, dense=False)
+    assert upload.accepted == (report.books[0].status == "new"), (upload.message, report.warnings)
+    assert upload.accepted == (size <= max_file_bytes(settings.max_file_mb))
+
+
+def test_background_build_state_is_read_as_one_snapshot(tmp_path, monkeypatch):
+    """Progress is written and read under the build's lock: a page never draws one book's title with another's
+    count, nor a count from one update with the total of another."""
+    def child(settings, progress):
+        for number in range(1, 20_001):
+            progress("dense", f"书{number}", number, number)
+        return BuildReport()
+
+    monkeypatch.setattr(background, "build_in_child", child)
+    job = background.BackgroundBuild(make_settings(tmp_path, tmp_path))
+    assert job.start()
+    torn, deadline = [], time.monotonic() + HANG_S
+    while time.monotonic() < deadline:
+        status = job.snapshot()
+        if status.book and (status.book != f"书{status.done}" or status.done != status.total):
+            torn.append(status)
+        if status.finished:
+            break
+    wait_for(job)
+    assert torn == [] and job.snapshot().done == 20_000 and job.report == BuildReport()
+
+
+def test_a_bug_in_the_background_build_is_one_line_on_the_page_and_a_traceback_in_the_log(tmp_path, monkeypatch,
+                                                                                          caplog):
+    def broken(settings, progress):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(background, "build_in_child", broken)
+    job = background.BackgroundBuild(make_settings(tmp_path, tmp_path))
+    with caplog.at_level(logging.ERROR, logger=background.__name__):
+        assert job.start()
+        wait_for(job)
+    assert job.error == "建索引失败 / indexing failed: KeyError: 'boom'" and job.report is None
+    (record,) = caplog.records
+    assert record.exc_info and record.exc_info[0] is KeyError
+
+
+def test_the_build_child_imports_this_package_from_any_working_folder(tmp_path):
+    env = background.settings_env(make_settings(tmp_path, tmp_path / "chroma"))
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(ROOT)
+    result = subprocess.run([*background.child_command(), "--help"], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=HANG_S)
+    assert result.returncode == 0 and "--json-progress" in result.stdout, result.stderr

@@ -13,9 +13,10 @@ import torch
 from langchain_core.messages import HumanMessage, SystemMessage
 from safetensors.torch import save_file
 
-from novelchat.models.internlm2 import loader as internlm2
-from novelchat.models import chat as llm
+from novelchat import models as llm
+from novelchat.cli import convert
 from novelchat.config import Settings
+from novelchat.models.internlm2 import loader as internlm2
 from novelchat.models.internlm2.loader import read_config
 from tests.internlm2_fixtures import write_sentencepiece_tokenizer
 
@@ -373,7 +374,7 @@ def test_convert_writes_a_standard_llama_checkpoint(xtuner_folder, tmp_path):
 def test_gguf_export_round_trips(xtuner_folder, tmp_path):
     from transformers import AutoModelForCausalLM
 
-    assert llm.main(["convert", str(xtuner_folder), str(tmp_path / "out"), "--gguf"]) == 0
+    assert convert.main(["convert", str(xtuner_folder), str(tmp_path / "out"), "--gguf"]) == 0
     back = AutoModelForCausalLM.from_pretrained(tmp_path / "out", gguf_file=internlm2.GGUF_FILE, dtype=torch.float32)
     native = internlm2.load_model(xtuner_folder, dtype=torch.float32)
     with torch.no_grad():

@@ -1,8 +1,9 @@
-"""llm.py end to end: a tiny random-weight local model built here, and a real fake OpenAI server."""
+"""The chat backends end to end: a tiny random-weight local model built here, and a real fake OpenAI server."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import threading
@@ -13,8 +14,10 @@ import pytest
 import torch
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from novelchat.models import chat as llm
+from novelchat import models as llm
 from novelchat.config import Settings
+from novelchat.models.cache import ModelCache
+from novelchat.models.loading import plan
 from tests.conftest import HANG_S, free_port
 from tests.fake_openai_server import FakeOpenAIServer
 
@@ -157,6 +160,75 @@ def test_local_backend_status(tiny_chat, tiny_model_dir):
     status = llm.backend_status(llm_settings(llm_model=str(tiny_model_dir)))
     assert status.name == "transformers" and status.ready
     assert "loaded" in status.message and one_line(status.message)
+
+
+def test_model_cache_loads_once_and_forgets_on_clear(tiny_model_dir):
+    cache, source, mode = ModelCache(), str(tiny_model_dir.resolve()), plan(False, None)[0]
+    first = cache.load(str(tiny_model_dir), want_4bit=False)
+
+    assert cache.load(str(tiny_model_dir), want_4bit=False) is first and cache.loaded(source, mode) is first
+    cache.clear()
+    assert cache.loaded(source, mode) is None
+
+
+@pytest.fixture
+def hub_downloads(monkeypatch) -> list[str]:
+    """The repo ids that ``hf_hub_download`` was asked for (each call fails: nothing here may reach a hub)."""
+    import huggingface_hub
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    calls = []
+
+    def download(repo_id, *args, **kwargs):
+        calls.append(repo_id)
+        raise LocalEntryNotFoundError("this test has no network")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", download)
+    return calls
+
+
+def fake_hub_cache(root: Path, repo_id: str, config: dict) -> None:
+    """A hub cache holding only ``repo_id``'s config.json, laid out as huggingface_hub writes it."""
+    repo = root / f"models--{repo_id.replace('/', '--')}"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0123abcd", encoding="utf-8")
+    (repo / "snapshots" / "0123abcd").mkdir(parents=True)
+    (repo / "snapshots" / "0123abcd" / "config.json").write_text(json.dumps(config), encoding="utf-8")
+
+
+def test_the_status_of_a_hub_model_reads_the_local_cache_only(hub_downloads, tiny_model_dir, tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    fake_hub_cache(tmp_path, "internlm/cached-7b", json.loads((tiny_model_dir / "config.json").read_text("utf-8")))
+
+    missing = llm.backend_status(llm_settings(llm_model="internlm/not-downloaded-7b"))
+    cached = llm.backend_status(llm_settings(llm_model="internlm/cached-7b"))
+
+    assert hub_downloads == []  # a status is read on every page run: it must never wait on the network
+    assert not missing.ready and "not downloaded yet" in missing.message and one_line(missing.message)
+    assert cached.ready and "loads when first needed" in cached.message and "weights ≈" in cached.message
+
+
+def test_a_bug_behind_a_status_line_is_logged_with_its_traceback(tiny_model_dir, monkeypatch, caplog):
+    from novelchat.models import local
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug in the load plan")
+
+    monkeypatch.setattr(local, "plan", broken)
+    status = llm.backend_status(llm_settings(llm_model=str(tiny_model_dir)))
+
+    assert not status.ready and one_line(status.message) and "ZeroDivisionError" in status.message
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert errors and errors[0].exc_info[0] is ZeroDivisionError
+
+
+def test_a_server_down_is_a_status_not_a_logged_bug(caplog):
+    with caplog.at_level(logging.INFO, logger="novelchat.models"):
+        status = llm.backend_status(llm_settings(llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_timeout=2))
+    assert not status.ready and "Cannot reach" in status.message
+    assert [record.levelno for record in caplog.records if record.name.startswith("novelchat")] == [logging.INFO]
 
 
 @pytest.mark.parametrize("model", ["/nonexistent/novelchat-model", "internlm/not-in-this-cache-7b"])

@@ -13,7 +13,6 @@ import pytest
 
 from novelchat.books.novel import (
     NovelError,
-    chinese_numeral_to_int,
     decode_bytes,
     detect_chapters,
     read_novel,
@@ -78,12 +77,6 @@ def test_heading_styles():
     english = detect_chapters("Title\n\nCHAPTER I\nIt is a truth.\n\nChapter 2: The Ball\nMr. Bingley.\n")
     assert [(c.number, c.title) for c in english][1:] == [(1, "CHAPTER I"), (2, "Chapter 2: The Ball")]
     assert [(c.number, c.title) for c in detect_chapters("没有标题的短篇。\n第二段。")] == [(1, "全文")]
-
-
-def test_chinese_numerals():
-    assert [chinese_numeral_to_int(n) for n in ("一", "十", "十二", "一百零八", "两千零三", "１２", "甲")] == [
-        1, 10, 12, 108, 2003, 12, None,
-    ]
 
 
 def test_chunks_slice_back_and_never_cross_a_chapter():

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
+import shutil
+import threading
 import time
+from concurrent.futures import Executor
+from dataclasses import replace
 
 import pytest
 
+from novelchat.index.embeddings import EmbeddingUnavailable, embedding_spec, make_embeddings
+from novelchat.index.store import MANIFEST_NAME
 from novelchat.retrieval import library as retrieval
-from novelchat.index.embeddings import EmbeddingUnavailable, make_embeddings
-from novelchat.chains import evaluate
-from novelchat.retrieval.library import Library, NoIndexError, dense_weight, rrf_fuse
+from novelchat.retrieval.evaluate import evaluate
+from novelchat.retrieval.fusion import dense_weight, rrf_fuse
+from novelchat.retrieval.library import Library, NoIndexError
 from novelchat.retrieval.scope import Scope
 from tests.conftest import HANG_S, ROOT, free_port, make_settings, retrieve_all, serve
 from tests.test_index import run_cli
@@ -174,3 +181,123 @@ def test_an_embedder_that_failed_to_load_is_tried_again_after_a_while(tmp_path, 
     now[0] += 25
     assert library.embeddings() is loaded and calls == [1, 1]
     assert library.embeddings() is loaded and calls == [1, 1]
+
+
+def test_two_threads_asking_at_once_make_one_embedder(tmp_path, monkeypatch):
+    """The embedder (a model in memory) is made once even when the first two questions come together."""
+    made: list[object] = []
+
+    def slow_to_load(_settings):
+        time.sleep(0.5)  # long enough for the other thread to find no embedder yet
+        made.append(object())
+        return made[-1]
+
+    monkeypatch.setattr(retrieval, "make_embeddings", slow_to_load)
+    library = Library(make_settings(tmp_path, tmp_path))
+    start, got = threading.Barrier(2), []
+
+    def ask() -> None:
+        start.wait()
+        got.append(library.embeddings())
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(HANG_S)
+    assert len(made) == 1 and got == [made[0], made[0]]
+
+
+def test_reading_a_book_from_disk_holds_up_no_other_reader(novella_index, monkeypatch):
+    """While one book is read from disk, another question (a loaded book, the book list) is answered at once."""
+    library = Library(novella_index)
+    (entry,) = library.books()
+    book = library.loaded(entry)
+    other = replace(entry, book_id="other", version_dir="elsewhere")
+    reading, done_reading = threading.Event(), threading.Event()
+
+    def slow_disk(_persist_dir, wanted):
+        reading.set()
+        done_reading.wait(2 * HANG_S)
+        return replace(book, entry=wanted)
+
+    monkeypatch.setattr(retrieval, "load_book", slow_disk)
+    loader = threading.Thread(target=library.loaded, args=(other,))
+    loader.start()
+    try:
+        assert reading.wait(HANG_S)
+        answered = []
+        reader = threading.Thread(target=lambda: answered.append((library.loaded(entry), library.books())))
+        reader.start()
+        reader.join(HANG_S)  # before the fix the reader waited for the other book's disk read
+        assert len(answered) == 1 and answered[0][0] is book and answered[0][1] == [entry]
+    finally:
+        done_reading.set()
+        loader.join(HANG_S)
+    assert library.loaded(other).entry == other
+
+
+def test_many_threads_asking_for_one_book_read_it_once(novella_index, monkeypatch):
+    library = Library(novella_index)
+    (entry,) = library.books()
+    reads = []
+
+    def counted(persist_dir, wanted):
+        reads.append(wanted.book_id)
+        time.sleep(0.2)
+        return real_load_book(persist_dir, wanted)
+
+    real_load_book = retrieval.load_book
+    monkeypatch.setattr(retrieval, "load_book", counted)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(library.loaded(entry))) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(HANG_S)
+    assert reads == [entry.book_id] and len(got) == 6 and all(book is got[0] for book in got)
+
+
+def test_the_server_search_pool_belongs_to_a_library_and_starts_at_need(tmp_path):
+    assert not [value for value in vars(retrieval).values() if isinstance(value, Executor)]  # none made at import
+    library = Library(make_settings(tmp_path, tmp_path, chroma_url=f"http://127.0.0.1:{free_port()}"))
+    assert library._searches is None
+    ran_in = []
+
+    def search() -> list[tuple[float, str, int]]:
+        ran_in.append(threading.current_thread().name)
+        return [(0.5, "book", 3)]
+
+    assert library._bounded(search) == [(0.5, "book", 3)]
+    pool = library._searches
+    assert library._bounded(search) == [(0.5, "book", 3)] and library._searches is pool  # reused
+    assert all(name.startswith("chroma-search") for name in ran_in)
+    library.close()
+    assert library._searches is None
+    with pytest.raises(RuntimeError):
+        pool.submit(search)  # shut down
+
+
+def test_a_dead_embeddings_server_answers_by_keywords_and_says_so(novella_index, tmp_path, caplog):
+    """NOVELCHAT_EMBEDDING_BACKEND=openai with nobody listening at the URL: the question is answered by keywords,
+    with a note that blames the embeddings server (not the chat model), and the failure is logged."""
+    persist = tmp_path / "index"
+    shutil.copytree(novella_index.persist_dir, persist)
+    settings = make_settings(novella_index.corpus_dir, persist, embedding_backend="openai",
+                             embedding_url=f"http://127.0.0.1:{free_port()}/v1", embedding_model="e5-on-a-server")
+    manifest = json.loads((persist / MANIFEST_NAME).read_text(encoding="utf-8"))
+    manifest["embedding"] = embedding_spec(settings).label  # as if the vectors had been made by that server
+    (persist / MANIFEST_NAME).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    library = Library(settings)
+    assert all(library.dense_ready(entry) for entry in library.books())  # only the server is missing
+    question = "何伯船上的黄狗叫什么名字？"
+    with caplog.at_level(logging.WARNING, logger=retrieval.__name__):
+        result = retrieve_all(library, question, 5)
+    keywords = retrieve_all(library, question, 5, mode="bm25")
+    assert [(p.start, p.end) for p in result.passages] == [(p.start, p.end) for p in keywords.passages]
+    assert any("锅巴" in p.text for p in result.passages)
+    (note,) = result.notes
+    assert "embeddings server" in note and "keyword search only" in note and "chat" not in note.lower()
+    assert "query embedder failed" in caplog.text
+    again = retrieve_all(library, question, 5)  # the next question does not wait on the dead server again
+    assert again.notes == [note] and library.embeddings() is None

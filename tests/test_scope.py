@@ -7,12 +7,13 @@ import re
 
 import pytest
 
-from novelchat.roleplay.card_draft import draft_card
-from novelchat.roleplay.cards import load_personas, parse_card
+from novelchat.answering.qa import answer_question
 from novelchat.index.build import build_index
-from novelchat.chains import answer_question, greeting, roleplay_messages, roleplay_reply
 from novelchat.retrieval.library import Library
 from novelchat.retrieval.scope import Scope
+from novelchat.roleplay.card_draft import draft_card
+from novelchat.roleplay.cards import load_personas, parse_card
+from novelchat.roleplay.chains import greeting, roleplay_messages, roleplay_reply
 from tests.conftest import NOVELLA, make_settings
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.test_chains import chat_model

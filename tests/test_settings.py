@@ -7,7 +7,7 @@ import re
 import pytest
 from pydantic import ValidationError
 
-from novelchat.index import build as gen_chroma
+from novelchat.cli import build as gen_chroma
 from novelchat.config import Settings
 from tests.conftest import ROOT
 

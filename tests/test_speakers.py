@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from novelchat.roleplay.cards import CHARACTERS_DIR, load_personas
 from novelchat.books.novel import read_novel
-from novelchat.roleplay.speakers import attribute, find_quotes, lines_of
+from novelchat.roleplay.cards import CHARACTERS_DIR, load_personas
+from novelchat.roleplay.quotes import find_quotes
+from novelchat.roleplay.speakers import attribute, lines_of
 from tests.conftest import NOVELLA, ROOT, shared_file
 
 CAST = [["林晓", "晓丫头"], ["何长庚", "何伯", "老何"], ["沈墨舟", "沈先生"], ["钱满仓", "钱掌柜"]]
@@ -108,6 +109,13 @@ def test_quote_marks():
     assert said('Then said the brother, "Sister, I am thirsty." She wept.', [["brother"]]) == [
         ("Sister, I am thirsty.", "brother")]
     assert find_quotes("他说“没完\n下一行”") == [(2, 5)]  # a quote never crosses a line end
+
+
+def test_an_english_sentence_before_the_tag_is_not_its_subject():
+    """The tag's sentences are the one sentence splitter's: "Harriet was silent." ends before Emma's tag."""
+    text = 'Harriet was silent. With a little reserve of manner, Emma continued:\n\n"You mean to say yes?"'
+    assert said(text, [["Harriet"]]) == [("You mean to say yes?", None)]
+    assert said(text, [["Harriet"], ["Emma"]]) == [("You mean to say yes?", "Emma")]
 
 
 def test_unknown_is_an_answer():

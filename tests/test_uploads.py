@@ -7,8 +7,8 @@ import zipfile
 
 import pytest
 
-from tests.hostile_files import file_permissions_enforced
 from novelchat.books.uploads import accept_upload
+from tests.hostile_files import file_permissions_enforced
 
 BOOK = "第一章 雪夜\n\n那年冬天，驿站的老马叫作踏雪。\n".encode("gb18030")
 OTHER = "第一章 天明\n\n雪停了，掌柜开了门。\n".encode()

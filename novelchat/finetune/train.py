@@ -1,26 +1,20 @@
-"""From a novel to a fine-tuned character: dataset export, LoRA / QLoRA training and merging (peft + TRL).
+"""LoRA / QLoRA fine-tuning of a chat model on a character's dialogue, and merging (peft + TRL).
 
-    python finetune.py data --book 西游记 --character 孙悟空 -o data/wukong.jsonl
-    python finetune.py train data/wukong.jsonl --base internlm/internlm2_5-1_8b-chat -o out/wukong --merge
-
-Training data is OpenAI-style ``messages`` JSONL; each example's last message is the reply to learn (the character's
-line), everything before it is the prompt, so the loss falls on that reply only (TRL's prompt–completion format).
-LoRA covers every linear layer of attention and MLP; on CUDA the base is loaded in 4-bit (QLoRA, as XTuner does),
-on a CPU in float32. Checkpoints are saved as it goes and a re-run resumes from the last one. ``--merge`` writes
-``OUT/merged``: a full model folder (InternLM2 bases as standard Llama) that ``NOVELCHAT_LLM_MODEL`` loads.
+Training data is OpenAI-style ``messages`` JSONL (``novelchat finetune data`` writes it); each example's last message is
+the reply to learn (the character's line), everything before it is the prompt, so the loss falls on that reply only
+(TRL's prompt–completion format). LoRA covers every linear layer of attention and MLP; on CUDA the base is loaded in
+4-bit (QLoRA, as XTuner does), on a CPU in float32. Checkpoints are saved as it goes and a re-run resumes from the
+last one. ``merge`` writes ``OUT/merged``: a full model folder (InternLM2 bases as standard Llama) that
+``NOVELCHAT_LLM_MODEL`` loads. The command line is :mod:`novelchat.cli.finetune`.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from novelchat.roleplay.cards import Persona
 
 log = logging.getLogger(__name__)
 ADAPTER_DIR, CHECKPOINT_DIR, MERGED_DIR = "adapter", "checkpoints", "merged"
@@ -62,7 +56,7 @@ def load_base(base: str, four_bit: bool) -> tuple[Any, Any]:
     """Model and tokenizer to train: InternLM2 natively (llm.py's loader), 4-bit only on CUDA."""
     import torch
 
-    from novelchat.models import chat as llm
+    from novelchat import models as llm
 
     mode = ("nf4" if four_bit else "16bit") if torch.cuda.is_available() else "cpu"
     kwargs = llm.load_kwargs(mode)
@@ -174,107 +168,3 @@ def _cuda() -> bool:
     import torch
 
     return torch.cuda.is_available()
-
-
-def find_cast(character: str, book: str, folder: Path) -> tuple[Persona, list[list[str]]]:
-    """The character's card (by name or alias; else a bare card with the name) and the names of the book's other
-    characters that have cards (speaker attribution tells them apart)."""
-    from novelchat.roleplay.cards import load_personas
-
-    cards = [p for p in load_personas(folder) if p.book in ("", book)]
-    persona = next((p for p in cards if character in p.names), Persona(name=character, book=book))
-    return persona, [p.names for p in cards if p.book == book and p.name != persona.name]
-
-
-def export(args: argparse.Namespace) -> int:
-    """``finetune.py data``: write the character's dialogue (and QA pairs with a chat model) and print stats."""
-    from novelchat.finetune import data as finetune_data
-    from novelchat.models import chat as llm
-    from novelchat.config import get_settings
-    from novelchat.retrieval.library import Library
-
-    settings = get_settings()
-    library = Library(settings.with_(persist_dir=args.persist) if args.persist else settings)
-    persona, others = find_cast(args.character, args.book, settings.characters_dir)
-    text = finetune_data.book_text(library, args.book, args.max_chapter)
-    system = finetune_data.system_prompt(persona, args.max_chapter)
-    examples = finetune_data.dialogue_examples(text, persona, system, others)
-    print(f"dialogue: {len(examples)} lines of {persona.name} (card: {'yes' if persona.description else 'none'})")
-    if args.qa:
-        chat = llm.load_chat_model(settings)
-        if chat is None:
-            print("no chat model configured (NOVELCHAT_LLM_*): QA pairs skipped, dialogue only")
-        else:
-            qa = finetune_data.qa_examples(library, args.book, chat, args.max_chapter, args.qa)
-            print(f"QA pairs: {len(qa)}")
-            examples += qa
-    if not examples:
-        print(
-            f"没有可用的例子 / no examples: {persona.name} has no attributed lines in 《{args.book}》", file=sys.stderr
-        )
-        return 1
-    stats = finetune_data.write_dataset(examples, args.output, args.format)
-    print(f"{args.output}: {stats.line()}")
-    print("sample:", json.dumps(examples[0][1:], ensure_ascii=False, indent=1))
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="finetune.py", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    data = commands.add_parser("data", help="export a character's dialogue (and QA pairs) from an indexed book")
-    data.add_argument("--book", required=True, help="an indexed book (title or file name)")
-    data.add_argument("--character", required=True, help="the character (a card of that name or alias is used)")
-    data.add_argument("-o", "--output", type=Path, required=True, help="output file (.jsonl, or .json for xtuner)")
-    data.add_argument("--format", choices=["messages", "xtuner"], default="messages")
-    data.add_argument("--max-chapter", type=int, default=None, help="use nothing past this chapter")
-    data.add_argument("--qa", type=int, default=0, help="also this many QA pairs written by the chat model")
-    data.add_argument("--persist", type=Path, default=None, help="index folder (default NOVELCHAT_PERSIST_DIR)")
-    run = commands.add_parser("train", help="LoRA / QLoRA fine-tuning on a messages JSONL")
-    run.add_argument("data", type=Path, help="messages JSONL (from `finetune.py data`)")
-    run.add_argument("--base", required=True, help="base chat model: folder or hub id (InternLM2 loads natively)")
-    run.add_argument("-o", "--output", type=Path, required=True, help="output folder (checkpoints, adapter, merged)")
-    run.add_argument("--epochs", type=float, default=3.0)
-    run.add_argument("--learning-rate", type=float, default=2e-4)
-    run.add_argument("--lora-rank", type=int, default=16)
-    run.add_argument("--batch-size", type=int, default=1)
-    run.add_argument("--gradient-accumulation", type=int, default=4)
-    run.add_argument("--max-length", type=int, default=1024, help="tokens per example (longer ones are cut)")
-    run.add_argument("--no-4bit", dest="four_bit", action="store_false", help="on CUDA: LoRA on a 16-bit base")
-    run.add_argument("--merge", action="store_true", help="also write OUT/merged, a full model folder")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if args.command == "data":
-        try:
-            return export(args)
-        except (OSError, ValueError, RuntimeError) as exc:  # NoIndexError, LLMUnavailable: one line
-            print(f"导出失败 / Export failed: {exc}", file=sys.stderr)
-            return 1
-    try:
-        result = train(
-            args.data,
-            args.base,
-            args.output,
-            epochs=args.epochs,
-            learning_rate=args.learning_rate,
-            lora_rank=args.lora_rank,
-            batch_size=args.batch_size,
-            gradient_accumulation=args.gradient_accumulation,
-            max_length=args.max_length,
-            four_bit=args.four_bit,
-            merge=args.merge,
-        )
-    except (OSError, ValueError) as exc:
-        print(f"训练失败 / Training failed: {exc}", file=sys.stderr)
-        return 1
-    losses = result.train_losses
-    print(f"{result.examples} examples; loss {losses[0]:.3f} → {losses[-1]:.3f}; adapter: {result.adapter}")
-    if result.eval_losses:
-        print(f"held-out loss: {' → '.join(f'{x:.3f}' for x in result.eval_losses)}")
-    if result.merged:
-        print(f"merged model: {result.merged}  (NOVELCHAT_LLM_MODEL={result.merged})")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

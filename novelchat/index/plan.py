@@ -3,8 +3,8 @@
 ``plan_build`` compares what the index holds (its manifest) with the corpus files and the settings, and says per
 book what a build does: new, changed, re-split, re-embed, keywords re-indexed, unchanged, removed or skipped, and
 whether the build must be refused (another embedding model or vector store, without ``--rebuild``). Both
-``gen_chroma.pending_work`` (what start.py announces) and ``gen_chroma.build_index`` (what it then does) follow
-this plan, and so does the reader's "are these vectors usable" check. Pure: plain data in, plan out.
+``index.build.pending_work`` (what ``novelchat start`` announces) and ``index.build.build_index`` (what it then
+does) follow this plan, and so does the reader's "are these vectors usable" check. Pure: plain data in, plan out.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from enum import StrEnum
 
 from novelchat.config import Settings
 from novelchat.index.embeddings import embedding_spec
-from novelchat.index.store import BookEntry, Manifest, vector_store_label
 from novelchat.index.lexical import LEXICAL_VERSION
+from novelchat.index.store import BookEntry, Manifest, vector_store_label
 
 SPLITTER_VERSION = 1  # bump when chapter detection or splitting changes, to re-split every book
 

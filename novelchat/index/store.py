@@ -11,14 +11,12 @@ chroma/
 ```
 A book version directory is complete before the manifest names it, and the manifest is replaced
 atomically, so a build killed at any moment leaves the previous index usable. What a killed or failed
-build leaves behind is removed by the next one. A write that fails (disk full, read-only folder) is an
-``IndexWriteError`` with a one-line message; its staging folder is removed first.
+build leaves behind is removed by the next one. Writes go through ``novelchat.index.writes``: one writer at a
+time, and a write that fails (disk full, read-only folder) is one ``IndexWriteError`` line.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import hashlib
 import json
 import logging
@@ -27,8 +25,6 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -39,8 +35,10 @@ import httpx
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
-from novelchat.index.lexical import LEXICAL_VERSION, LexicalIndex
 from novelchat.books.novel import Chunk
+from novelchat.errors import NovelChatError
+from novelchat.index.lexical import LEXICAL_VERSION, LexicalIndex
+from novelchat.index.writes import remove_path, staging, writing
 
 log = logging.getLogger(__name__)
 
@@ -114,56 +112,10 @@ def load_manifest(persist_dir: Path) -> Manifest:
         return Manifest()
 
 
-class IndexWriteError(RuntimeError):
-    """The index folder cannot be written (disk full, read-only, no permission); the message is one friendly line."""
-
-
-def _write_error_message(folder: Path, error: OSError) -> str:
-    """One line saying why the index in ``folder`` could not be written, and what to do."""
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return (f"磁盘已满，索引未更新；腾出空间后再运行 / the disk is full: the index in {folder} was not updated; "
-                "free some space and run again")
-    if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return (f"索引目录不可写：{folder} / the index folder {folder} is read-only or not writable; "
-                "choose another with --persist or NOVELCHAT_PERSIST_DIR")
-    return f"写索引失败 / cannot write the index in {folder}: {error.strerror or error}"
-
-
-@contextmanager
-def _writing(folder: Path) -> Iterator[None]:
-    """Turn an OSError while writing the index in ``folder`` into an IndexWriteError."""
-    try:
-        yield
-    except OSError as error:
-        raise IndexWriteError(_write_error_message(folder, error)) from error
-
-
-@contextmanager
-def _staging(parent: Path) -> Iterator[Path]:
-    """A fresh staging folder in ``parent``: removed on the way out unless the caller has renamed it into place."""
-    staging = Path(tempfile.mkdtemp(dir=parent, prefix=".staging-"))
-    try:
-        yield staging
-    finally:
-        if staging.exists():
-            _remove(staging)
-
-
-def _remove(path: Path) -> None:
-    """Delete a folder or file of the index; a failure is logged (the next build tries again)."""
-    try:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
-    except OSError as error:
-        log.warning("could not remove %s: %s", path, error)
-
-
 def save_manifest(persist_dir: Path, manifest: Manifest) -> None:
     """Write the manifest atomically (temp file, fsync, rename)."""
     payload = {"version": MANIFEST_VERSION, **asdict(manifest)}
-    with _writing(persist_dir):
+    with writing(persist_dir):
         fd, tmp = tempfile.mkstemp(dir=persist_dir, prefix=".manifest-", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -173,24 +125,10 @@ def save_manifest(persist_dir: Path, manifest: Manifest) -> None:
             os.replace(tmp, persist_dir / MANIFEST_NAME)
         finally:
             if os.path.exists(tmp):
-                _remove(Path(tmp))
+                remove_path(Path(tmp))
 
 
-@contextmanager
-def writer_lock(persist_dir: Path) -> Iterator[None]:
-    """Hold the index's writer lock (another build waits; released even on crash)."""
-    with _writing(persist_dir):
-        persist_dir.mkdir(parents=True, exist_ok=True)
-        handle = (persist_dir / ".lock").open("w")
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-class VectorStoreUnavailable(RuntimeError):
+class VectorStoreUnavailable(NovelChatError, RuntimeError):
     """The Chroma server named by ``chroma_url`` cannot be reached; the message is one friendly line."""
 
 
@@ -267,21 +205,21 @@ def write_book_version(persist_dir: Path, name: str, text: str, chunks: list[Chu
     """Write text, chunk metadata and the lexical index into ``books/<name>`` atomically."""
     books = persist_dir / "books"
     final = books / name
-    with _writing(persist_dir):
+    with writing(persist_dir):
         books.mkdir(parents=True, exist_ok=True)
         if final.exists():  # left by a build killed before its manifest swap
             shutil.rmtree(final)
-        with _staging(books) as staging:
-            (staging / "text.txt").write_text(text, encoding="utf-8")
-            with (staging / "chunks.jsonl").open("w", encoding="utf-8") as handle:
+        with staging(books) as stage:
+            (stage / "text.txt").write_text(text, encoding="utf-8")
+            with (stage / "chunks.jsonl").open("w", encoding="utf-8") as handle:
                 for chunk in chunks:
                     record = {"chapter": chunk.chapter, "chapter_title": chunk.chapter_title,
                               "start": chunk.start, "end": chunk.end}
                     handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            lexical_dir = staging / lexical_folder(LEXICAL_VERSION)
+            lexical_dir = stage / lexical_folder(LEXICAL_VERSION)
             lexical_dir.mkdir()
             LexicalIndex.build(chunk.text for chunk in chunks).save(lexical_dir)
-            os.replace(staging, final)
+            os.replace(stage, final)
     return final
 
 
@@ -298,12 +236,12 @@ def reindex_keywords(persist_dir: Path, entry: BookEntry) -> None:
     folder = persist_dir / "books" / entry.version_dir
     text = (folder / "text.txt").read_text(encoding="utf-8")
     final = folder / lexical_folder(LEXICAL_VERSION)
-    with _writing(persist_dir):
+    with writing(persist_dir):
         if final.exists():  # left by a build killed before its manifest swap
             shutil.rmtree(final)
-        with _staging(folder) as staging:
-            LexicalIndex.build(text[r["start"]: r["end"]] for r in _chunk_records(folder)).save(staging)
-            os.replace(staging, final)
+        with staging(folder) as stage:
+            LexicalIndex.build(text[r["start"]: r["end"]] for r in _chunk_records(folder)).save(stage)
+            os.replace(stage, final)
     entry.lexical_version = LEXICAL_VERSION
 
 
@@ -321,17 +259,17 @@ def collect_leftovers(persist_dir: Path, manifest: Manifest) -> None:
     """
     kept = {entry.version_dir: entry for entry in manifest.books.values()}
     books = persist_dir / "books"
-    with _writing(persist_dir):
+    with writing(persist_dir):
         for temp in persist_dir.glob(".manifest-*.tmp"):
-            _remove(temp)
+            remove_path(temp)
         for folder in books.iterdir() if books.is_dir() else []:
             if folder.name not in kept or not folder.is_dir():
-                _remove(folder)
+                remove_path(folder)
                 continue
             current = lexical_folder(kept[folder.name].lexical_version)
             for part in folder.iterdir():
                 if part.is_dir() and part.name != current:
-                    _remove(part)
+                    remove_path(part)
 
 
 def collect_collections(persist_dir: Path, manifest: Manifest, chroma_url: str = "") -> None:

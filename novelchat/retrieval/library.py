@@ -2,19 +2,20 @@
 much it agrees with the keyword list); no two passages show the same stretch of the book.
 
 The reader's scope (``scope.Scope``: the books and, for each, the last chapter read) is a hard filter in both
-retrievers; there is no default for it. A book whose
-vectors are not complete (or were made by another embedding model, or live in another store, or whose
-Chroma server is down) is searched lexically only, and the result says so in ``notes``.
+retrievers; there is no default for it. A book whose vectors are not complete (or were made by another embedding
+model, or live in another store, or whose Chroma server or embeddings server is down) is searched lexically only, and
+the result says so in ``notes``.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import re
+import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Literal
 
@@ -23,9 +24,10 @@ import numpy as np
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
-from novelchat.index.plan import index_settings, vector_mismatch
 from novelchat.config import Settings
+from novelchat.errors import NovelChatError
 from novelchat.index.embeddings import EmbeddingUnavailable, make_embeddings
+from novelchat.index.plan import index_settings, vector_mismatch
 from novelchat.index.store import (
     LOCAL_STORE,
     MANIFEST_NAME,
@@ -40,136 +42,57 @@ from novelchat.index.store import (
     mark_server_failed,
     vector_store_label,
 )
-from novelchat.index.lexical import query_tokens
+from novelchat.retrieval.fusion import Key, dense_weight, rank_in, rrf_fuse
+from novelchat.retrieval.passages import Passage, Retrieval, add_passage
 from novelchat.retrieval.scope import Scope
+from novelchat.text.query import query_tokens
 
+log = logging.getLogger(__name__)
 Mode = Literal["hybrid", "bm25", "dense"]
-_SERVER_SEARCHES = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="chroma-search")
 EMBEDDING_RETRY_S = 30.0  # as a failed Chroma server (index_store.SERVER_RETRY_S)
-RRF_K = 60  # the constant of Cormack et al.; ranks matter, raw scores do not
-AGREEMENT_TOP = 10  # the dense list's weight depends on how much of its top 10 the keyword list shares
-MIN_DENSE_WEIGHT = 0.1
-REPEAT_SHARE = 0.8  # a passage whose pairs of characters or words are this much another's is not shown twice
+SEARCH_WORKERS = 4  # dense searches on a Chroma server run in the library's pool, so a hung one can be given up on
 
 
-@dataclass
-class Passage:
-    """A retrieved chunk with its citation and how each retriever ranked it (1-based, None = not found)."""
-
-    book_id: str
-    book: str
-    chapter: int
-    chapter_title: str
-    start: int
-    end: int
-    text: str
-    score: float = 0.0
-    lexical_rank: int | None = None
-    dense_rank: int | None = None
-
-    @property
-    def citation(self) -> str:
-        return f"《{self.book}》{self.chapter_title}（{self.start}–{self.end}）"
-
-
-@dataclass
-class Retrieval:
-    """Passages best first, plus notes for the reader (e.g. a book searched by keywords only)."""
-
-    passages: list[Passage]
-    notes: list[str] = field(default_factory=list)
-    rarity: dict[str, float] = field(default_factory=dict)  # the question's keywords: IDF in the searched books
-
-
-class NoIndexError(RuntimeError):
-    """There is no index (or no such book); the message is one friendly line."""
-
-
-def rrf_fuse(rankings: list[list[tuple[str, int]]], weights: list[float]) -> list[tuple[tuple[str, int], float]]:
-    """Weighted reciprocal-rank fusion of ranked lists of (book_id, chunk) keys; best first."""
-    scores: dict[tuple[str, int], float] = {}
-    for ranking, weight in zip(rankings, weights, strict=True):
-        for rank, key in enumerate(ranking, 1):
-            scores[key] = scores.get(key, 0.0) + weight / (RRF_K + rank)
-    return sorted(scores.items(), key=lambda item: -item[1])
-
-
-def dense_weight(lexical: list[tuple[str, int]], dense: list[tuple[str, int]]) -> float:
-    """How much the dense list counts in the fusion, for this question: twice the share of the top
-    ``AGREEMENT_TOP`` that both lists hold, between ``MIN_DENSE_WEIGHT`` and 1. When the embedding model finds
-    none of the passages the keywords find (classical Chinese with a small model), its ranks are mostly noise."""
-    shared = len(set(lexical[:AGREEMENT_TOP]) & set(dense[:AGREEMENT_TOP])) / AGREEMENT_TOP
-    return max(MIN_DENSE_WEIGHT, min(1.0, 2 * shared))
-
-
-_UNITS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|\w+")
-
-
-def _pairs(text: str) -> set[tuple[str, ...]]:
-    """Neighbouring pairs of characters (Chinese) or words (other scripts)."""
-    units = _UNITS.findall(text.lower())
-    return set(zip(units, units[1:], strict=False))
-
-
-def repeats(a: str, b: str) -> bool:
-    """Whether two passages are mostly the same text (share ``REPEAT_SHARE`` of the shorter one's pairs)."""
-    pairs_a, pairs_b = _pairs(a), _pairs(b)
-    return bool(pairs_a and pairs_b) and len(pairs_a & pairs_b) >= REPEAT_SHARE * min(len(pairs_a), len(pairs_b))
-
-
-def _best_rank(a: int | None, b: int | None) -> int | None:
-    return min(r for r in (a, b) if r is not None) if a or b else None
-
-
-def merged(a: Passage, b: Passage, book_text: str) -> Passage:
-    """One passage covering two overlapping stretches of a book, ranked as the better of them."""
-    start, end = min(a.start, b.start), max(a.end, b.end)
-    return replace(a, start=start, end=end, text=book_text[start:end], score=max(a.score, b.score),
-                   lexical_rank=_best_rank(a.lexical_rank, b.lexical_rank),
-                   dense_rank=_best_rank(a.dense_rank, b.dense_rank))
-
-
-def add_passage(kept: list[Passage], new: Passage, book_text: str) -> None:
-    """Add ``new`` unless it repeats a kept passage: a stretch of the book overlapping kept ones (neighbouring
-    chunks share their edges) is merged with them into one passage; a passage with mostly the same text as a kept
-    one (a verse the book repeats) is left out."""
-    same = [p for p in kept if p.book_id == new.book_id and p.start < new.end and new.start < p.end]
-    if same:
-        combined = same[0]
-        for passage in [*same[1:], new]:
-            combined = merged(combined, passage, book_text)
-        kept[kept.index(same[0])] = combined
-        for passage in same[1:]:
-            kept.remove(passage)
-    elif not any(repeats(old.text, new.text) for old in kept):
-        kept.append(new)
+class NoIndexError(NovelChatError, RuntimeError):
+    """There is no index (or no such book); ``friendly`` is one line."""
 
 
 class Library:
-    """The index of one folder opened for reading; reloads itself when the manifest changes."""
+    """The index of one folder opened for reading; reloads itself when the manifest changes. Safe to share between
+    threads; ``close()`` stops the pool its searches on a Chroma server run in."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self.persist_dir = Path(settings.persist_dir)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the manifest, the loaded books, the per-book locks, the pool; never disk I/O
         self._manifest_mtime = -1.0
         self.manifest = Manifest()
         self._books: dict[str, LoadedBook] = {}
+        self._loading: dict[str, threading.Lock] = {}  # book_id -> held while that book is read from disk
+        self._searches: ThreadPoolExecutor | None = None
+        self._embedding_lock = threading.Lock()  # the embedder is made by one thread at a time
         self._embeddings: Embeddings | None = None
         self._embedding_error: str | None = None
         self._embedding_retry_at = float("-inf")
         self.clock: Callable[[], float] = time.monotonic
+
+    def close(self) -> None:
+        """Stop the pool of server searches, if one was started (a later search starts another)."""
+        with self._lock:
+            pool, self._searches = self._searches, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     # --- what is indexed --------------------------------------------------------------------------
     def refresh(self) -> Manifest:
         """Re-read the manifest if a build changed it."""
         path = self.persist_dir / MANIFEST_NAME
         mtime = path.stat().st_mtime if path.exists() else 0.0
-        with self._lock:
-            if mtime != self._manifest_mtime:
-                self.manifest = load_manifest(self.persist_dir)
-                self._manifest_mtime = mtime
-                current = {_key(e) for e in self.manifest.books.values()}
+        if mtime != self._manifest_mtime:
+            manifest = load_manifest(self.persist_dir)  # read outside the lock, swapped in under it
+            with self._lock:
+                self.manifest, self._manifest_mtime = manifest, mtime
+                current = {_key(e) for e in manifest.books.values()}
                 self._books = {k: v for k, v in self._books.items() if _key(v.entry) in current}
         return self.manifest
 
@@ -190,22 +113,59 @@ class Library:
         return entry.dense_complete and not vector_mismatch(self.manifest, index_settings(self.settings))
 
     def loaded(self, entry: BookEntry) -> LoadedBook:
-        """The book's text, chunk metadata and lexical index (loaded once)."""
+        """The book's text, chunk metadata and lexical index, read from disk once. The reading holds only that
+        book's own lock: other books, and the manifest, are not held up by it."""
+        book = self._cached(entry)
+        if book is None:
+            with self._book_lock(entry.book_id):
+                book = self._cached(entry)  # another thread may have loaded it meanwhile
+                if book is None:
+                    book = load_book(self.persist_dir, entry)
+                    with self._lock:
+                        self._books[entry.book_id] = book
+        return book
+
+    def _cached(self, entry: BookEntry) -> LoadedBook | None:
         with self._lock:
             book = self._books.get(entry.book_id)
-            if book is None or _key(book.entry) != _key(entry):
-                book = self._books[entry.book_id] = load_book(self.persist_dir, entry)
-            return book
+        return book if book is not None and _key(book.entry) == _key(entry) else None
+
+    def _book_lock(self, book_id: str) -> threading.Lock:
+        with self._lock:
+            return self._loading.setdefault(book_id, threading.Lock())
 
     def embeddings(self) -> Embeddings | None:
-        """The query embedder, made once; None (with a note) when it cannot be loaded. A load that failed is tried
-        again ``EMBEDDING_RETRY_S`` later (a blip does not turn vectors off until a restart), not at every question."""
+        """The query embedder, made once (by one thread); None (with a note) when it cannot be loaded. A load that
+        failed is tried again ``EMBEDDING_RETRY_S`` later (a blip does not turn vectors off until a restart), not at
+        every question."""
         if self._embeddings is None and self.clock() >= self._embedding_retry_at:
-            try:
-                self._embeddings, self._embedding_error = make_embeddings(self.settings), None
-            except EmbeddingUnavailable as error:
-                self._embedding_error, self._embedding_retry_at = str(error), self.clock() + EMBEDDING_RETRY_S
+            with self._embedding_lock:
+                if self._embeddings is None and self.clock() >= self._embedding_retry_at:  # not made meanwhile
+                    try:
+                        self._embeddings, self._embedding_error = make_embeddings(self.settings), None
+                    except EmbeddingUnavailable as error:
+                        log.warning("no query embedder (tried again in %g s): %s", EMBEDDING_RETRY_S, error)
+                        self._embedding_failed(str(error))
         return self._embeddings
+
+    def _embedding_failed(self, note: str) -> None:
+        """Vectors off for ``EMBEDDING_RETRY_S``: the embedder is dropped and ``note`` given meanwhile."""
+        self._embeddings, self._embedding_error = None, note
+        self._embedding_retry_at = self.clock() + EMBEDDING_RETRY_S
+
+    def _query_vector(self, embeddings: Embeddings, question: str, notes: list[str]) -> list[float] | None:
+        """The question's vector; None, with a note, when the embedder's server is down or refuses. Vectors are then
+        off for ``EMBEDDING_RETRY_S``, so the next questions do not wait on a dead server."""
+        try:
+            return embeddings.embed_query(question)
+        except _service_failures() as error:
+            log.warning("the query embedder failed; keyword search only for %g s", EMBEDDING_RETRY_S, exc_info=True)
+            note = (f"嵌入服务不可用，本次仅用关键词检索 / the embeddings server failed ({type(error).__name__}): "
+                    "keyword search only")
+            with self._embedding_lock:
+                self._embedding_failed(note)
+            notes.append(note)
+            return None
 
     # --- retrieval ----------------------------------------------------------------------------------
     def retrieve(self, question: str, scope: Scope, k: int = 5, mode: Mode = "hybrid") -> Retrieval:
@@ -232,8 +192,8 @@ class Library:
                 book_id=book_id, book=loaded.entry.title, chapter=int(loaded.chapter[index]),
                 chapter_title=loaded.chapter_title[index], start=int(loaded.start[index]),
                 end=int(loaded.end[index]), text=loaded.chunk_text(index), score=score,
-                lexical_rank=_rank_in(rankings[0], (book_id, index)) if mode != "dense" else None,
-                dense_rank=_rank_in(rankings[-1], (book_id, index)) if mode != "bm25" else None,
+                lexical_rank=rank_in(rankings[0], (book_id, index)) if mode != "dense" else None,
+                dense_rank=rank_in(rankings[-1], (book_id, index)) if mode != "bm25" else None,
             ), loaded.text)
         return Retrieval(passages, notes, self.rarity(question, entries))
 
@@ -249,7 +209,7 @@ class Library:
 
     def _lexical_ranking(
         self, question: str, entries: list[BookEntry], depth: int, limits: dict[str, int | None]
-    ) -> list[tuple[str, int]]:
+    ) -> list[Key]:
         hits = []
         for entry in entries:
             loaded, max_chapter = self.loaded(entry), limits[entry.book_id]
@@ -259,7 +219,7 @@ class Library:
 
     def _dense_ranking(
         self, question: str, entries: list[BookEntry], depth: int, limits: dict[str, int | None], notes: list[str]
-    ) -> list[tuple[str, int]]:
+    ) -> list[Key]:
         store = vector_store_label(self.settings.chroma_url)
         if self.manifest.vector_store != store:
             built = self.manifest.vector_store
@@ -279,16 +239,20 @@ class Library:
             if self._embedding_error:
                 notes.append(self._embedding_error)
             return []
-        vector = embeddings.embed_query(question)
+        vector = self._query_vector(embeddings, question, notes)
+        if vector is None:
+            return []
         hits = []
         try:
             for entry in ready:
                 hits += self._bounded(
                     lambda e=entry: self._dense_hits(e, embeddings, vector, depth, limits[e.book_id]))
         except VectorStoreUnavailable as error:
+            log.warning("dense search failed, keyword search only: %s", error)
             notes.append(f"{error}（本次仅用关键词检索 / keyword search only）")
             return []
         except httpx.HTTPError as error:  # the Chroma server went away after we connected
+            log.warning("the Chroma server failed, keyword search only", exc_info=True)
             notes.append(f"Chroma 服务器出错，本次仅用关键词检索 / the Chroma server failed ({type(error).__name__}): "
                          "keyword search only")
             return []
@@ -301,13 +265,20 @@ class Library:
         if vector_store_label(url) == LOCAL_STORE:
             return search()
         try:
-            return _SERVER_SEARCHES.submit(search).result(timeout=SERVER_TIMEOUT_S)
-        except concurrent.futures.TimeoutError:
+            return self._search_pool().submit(search).result(timeout=SERVER_TIMEOUT_S)
+        except FutureTimeout:
             mark_server_failed(url)
             raise VectorStoreUnavailable(
                 f"Chroma 服务器 {vector_store_label(url)} {SERVER_TIMEOUT_S:g} 秒内没有回应 / the Chroma server did "
                 f"not answer within {SERVER_TIMEOUT_S:g} s"
             ) from None
+
+    def _search_pool(self) -> ThreadPoolExecutor:
+        """The library's pool for server searches, started at the first one."""
+        with self._lock:
+            if self._searches is None:
+                self._searches = ThreadPoolExecutor(max_workers=SEARCH_WORKERS, thread_name_prefix="chroma-search")
+            return self._searches
 
     def _dense_hits(
         self, entry: BookEntry, embeddings: Embeddings, vector: list[float], depth: int, max_chapter: int | None
@@ -341,9 +312,8 @@ def _key(entry: BookEntry) -> tuple[str, int]:
     return entry.version_dir, entry.lexical_version
 
 
-def _rank_in(ranking: list[tuple[str, int]], key: tuple[str, int]) -> int | None:
-    try:
-        return ranking.index(key) + 1
-    except ValueError:
-        return None
+def _service_failures() -> tuple[type[Exception], ...]:
+    """What an embedder raises when its server is down or refuses: network and HTTP errors, OpenAI API errors."""
+    openai = sys.modules.get("openai")  # loaded by the openai backend only: no other embedder raises its errors
+    return (OSError, httpx.HTTPError, *((openai.OpenAIError,) if openai is not None else ()))
 

@@ -21,11 +21,13 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from langchain_core.output_parsers import StrOutputParser
 
-from novelchat.roleplay.cards import Persona, parse_card
-from novelchat.text.hanzi import simplified
-from novelchat.chains import character_lines, format_passages
+from novelchat.answering.qa import format_passages
+from novelchat.errors import NovelChatError
 from novelchat.retrieval.library import Library
 from novelchat.retrieval.scope import Scope
+from novelchat.roleplay.cards import Persona, parse_card
+from novelchat.roleplay.chains import character_lines
+from novelchat.text.hanzi import simplified
 
 DRAFT_REQUEST = """下面是小说《{book}》中与「{name}」有关的段落，以及{name}亲口说过的话。
 请据此为{name}写一张角色扮演用的人物卡，只输出一个 JSON 对象，不要输出其他文字。字段：
@@ -44,7 +46,7 @@ _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 _UNSAFE_IN_NAME = re.compile(r"[^\w]+")
 
 
-class CardDraftError(ValueError):
+class CardDraftError(NovelChatError, ValueError):
     """The card cannot be drafted (no such name in the book, or a card of that name exists); one friendly line."""
 
 
@@ -98,9 +100,13 @@ def _drafted_fields(name: str, book: str, lines: list[str], passages: list, llm:
                                    lines="\n".join(f"- “{line}”" for line in lines) or "（无）")
     try:
         answer = (llm | StrOutputParser()).invoke([HumanMessage(request)])
-    except Exception as error:  # a failing backend: keep the card built from the book
-        log.warning("the chat model could not draft %s's card (%s: %s); the card is made from the book alone",
-                    name, type(error).__name__, error)
+    except NovelChatError as error:  # the model is unavailable: its one line, and the card built from the book
+        log.warning("the chat model could not draft %s's card (%s); the card is made from the book alone",
+                    name, error.friendly)
+        return {}
+    except Exception as error:  # a failing backend or a bug: its traceback, and the card built from the book
+        log.exception("the chat model could not draft %s's card (%s: %s); the card is made from the book alone",
+                      name, type(error).__name__, error)
         return {}
     drafted = _json_object(answer)
     if drafted is None:

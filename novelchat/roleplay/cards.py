@@ -22,6 +22,7 @@ from typing import Annotated, Any
 from PIL import Image
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from novelchat.errors import NovelChatError
 from novelchat.text.hanzi import simplified
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,10 @@ CHARACTERS_DIR = Path(__file__).resolve().parents[2] / "characters"
 LORE_BUDGET_CHARS = 1500  # the most lorebook text one prompt carries
 MAX_CARD_PIXELS = 4096 * 4096  # a card picture larger than this is refused before it is decoded
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class CardError(NovelChatError, ValueError):
+    """A file that is not a usable character card; ``friendly`` says why in one line."""
 
 
 @dataclass
@@ -179,11 +184,11 @@ def _first_problem(error: ValidationError) -> str:
 
 
 def parse_card(raw: Any, source: str = "") -> Persona:
-    """A Persona from a V2/V3 or V1 card; a ValueError (one line) when the card is not valid."""
+    """A Persona from a V2/V3 or V1 card; a CardError (one line) when the card is not valid."""
     try:
         card = CardFields.model_validate(_card_data(raw))
     except ValidationError as error:
-        raise ValueError(f"不是有效的角色卡 / not a valid character card: {_first_problem(error)}") from None
+        raise CardError(f"不是有效的角色卡 / not a valid character card: {_first_problem(error)}") from None
     own = card.extensions.novelchat
     return Persona(
         name=card.name, description=card.description, personality=card.personality, scenario=card.scenario,
@@ -197,11 +202,11 @@ def parse_card(raw: Any, source: str = "") -> Persona:
 
 
 def png_size(path: Path) -> tuple[int, int]:
-    """A PNG's width and height, from its IHDR header (nothing decoded); ValueError if it is not a PNG."""
+    """A PNG's width and height, from its IHDR header (nothing decoded); CardError if it is not a PNG."""
     with path.open("rb") as handle:
         head = handle.read(24)
     if head[:8] != PNG_SIGNATURE or head[12:16] != b"IHDR":
-        raise ValueError("不是 PNG 图片 / not a PNG picture")
+        raise CardError("不是 PNG 图片 / not a PNG picture")
     return struct.unpack(">II", head[16:24])
 
 
@@ -212,19 +217,20 @@ def read_png_card(path: Path) -> dict:
     """
     width, height = png_size(path)
     if width * height > MAX_CARD_PIXELS:
-        raise ValueError(f"图片太大（{width}×{height}）/ picture too large ({width}×{height} pixels)")
+        raise CardError(f"图片太大（{width}×{height}）/ picture too large ({width}×{height} pixels)")
     with Image.open(path, formats=["PNG"]) as image:
         chunks = dict(getattr(image, "text", {}))
     encoded = chunks.get("ccv3") or chunks.get("chara")
     if not encoded:
-        raise ValueError(f"图片里没有角色卡数据 / no character card inside this PNG: {path.name}")
+        raise CardError(f"图片里没有角色卡数据 / no character card inside this PNG: {path.name}")
     return json.loads(base64.b64decode(encoded).decode("utf-8"))
 
 
 def read_card(path: Path) -> Persona:
-    """One card file (.json or .png) as a Persona; ValueError or OSError when it cannot be one."""
+    """One card file (.json or .png) as a Persona; CardError (or another ValueError, or OSError: bad JSON or base64,
+    an unreadable file) when it cannot be one."""
     if not path.is_file():  # a FIFO would block the reader, a directory cannot be read
-        raise ValueError("不是普通文件 / not a regular file")
+        raise CardError("不是普通文件 / not a regular file")
     if path.suffix == ".png":
         persona = parse_card(read_png_card(path), path.name)
         persona.avatar = str(path)
@@ -232,7 +238,7 @@ def read_card(path: Path) -> Persona:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except RecursionError:
-        raise ValueError("JSON 嵌套太深 / JSON nested too deeply") from None
+        raise CardError("JSON 嵌套太深 / JSON nested too deeply") from None
     return parse_card(raw, path.name)
 
 

@@ -7,9 +7,12 @@ the text's length, so offsets found in the folded text slice the original.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import opencc
+
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 @cache
@@ -27,3 +30,8 @@ def simplified(text: str) -> str:
         return folded
     one = _converter().convert  # a phrase changed length: fold each character on its own
     return "".join(ch if len(c := one(ch)) != 1 else c for ch in text)
+
+
+def is_chinese(text: str) -> bool:
+    """Whether ``text`` holds a Chinese character (so a reply to it is given in Chinese)."""
+    return bool(_HAN.search(text))

@@ -1,15 +1,16 @@
 """The one sentence splitter: where a sentence of a book, a question or a reply ends, in Chinese or English.
 
 A sentence ends at a run of 。！？!?… (and ． — a full stop in some editions — unless it is a decimal point), or a
-newline, with any closing quotes after it (”’」』）》); an ASCII "." ends one only before whitespace or the end, and
-not after an abbreviation or an initial ("3.14", "Mr. Li", "J. K." stay whole)."""
+newline, with any closing quotes after it (”’」』）》); an ASCII "." ends one only before whitespace or the end, closing
+quotes between allowed ('He said "Stop." Then'), and not after an abbreviation or an initial ("3.14", "Mr. Li",
+"J. K." stay whole)."""
 
 from __future__ import annotations
 
 import re
 
 CLOSERS = "”’」』）)》\"'"
-SENTENCE_END = re.compile(rf"(?:[。！？!?…]|．(?![0-9０-９])|\.(?=\s|$))+[{CLOSERS}]*|\n+")
+SENTENCE_END = re.compile(rf"(?:[。！？!?…]|．(?![0-9０-９])|\.(?=[{CLOSERS}]*(?:\s|$)))+[{CLOSERS}]*|\n+")
 CLAUSE_END = re.compile(r"[，,、；;：:]")
 _LAST_WORD = re.compile(r"[A-Za-z.]+$")
 _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "vs", "e.g", "i.e", "cf", "approx"}

@@ -4,8 +4,8 @@ InternLM2 is Llama with other weight names and one packed attention projection. 
 ``modeling_internlm2.py`` only runs on transformers < 4.49; here its config becomes a ``LlamaConfig``, its weights are
 renamed at load time by a conversion mapping registered for :class:`InternLM2AsLlamaForCausalLM` (never for "llama",
 so other Llama loads in the process are untouched), and its sentencepiece tokenizer is rebuilt with ``tokenizers``
-(:mod:`sentencepiece_bpe`). Official internlm2(-chat) / internlm2_5 folders and XTuner-merged ones (``.bin`` shards,
-``auto_map``, remote ``.py`` files) load the same way; the ``.py`` files are never imported.
+(:mod:`novelchat.models.internlm2.tokenizer`). Official internlm2(-chat) / internlm2_5 folders and XTuner-merged ones
+(``.bin`` shards, ``auto_map``, remote ``.py`` files) load the same way; the ``.py`` files are never imported.
 
 The packed ``attention.wqkv`` is grouped per KV head: its rows reshape to (kv_heads, groups + 2, head_dim), the first
 ``groups`` blocks being that KV head's queries, then its key, then its value (not [q | k | v]).
@@ -23,7 +23,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 from transformers.conversion_mapping import get_checkpoint_conversion_mapping, register_checkpoint_conversion_mapping
 from transformers.core_model_loading import ConversionOps, WeightConverter, WeightRenaming
 
-from novelchat.models.chat import end_of_turn_ids
+from novelchat.models.special_tokens import end_of_turn_ids
 
 # InternLM2 name → Llama name (regular expressions on the checkpoint's keys)
 RENAMES = {

@@ -1,0 +1,143 @@
+"""Question answering over the reader's part of the books: retrieve, then a grounded answer citing [n] from the chat
+model, or, with none, the answer sentence a reader picks and the passages where the question's words are."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+
+from novelchat.answering.grounding import supported, with_citations
+from novelchat.answering.reader import Lead, Reader
+from novelchat.answering.readers import DEFAULT_READER, READERS
+from novelchat.answering.turn import ChatTurn, guarded, trim_history
+from novelchat.retrieval.library import Library
+from novelchat.retrieval.passages import Passage
+from novelchat.retrieval.scope import Scope
+from novelchat.text.hanzi import is_chinese, simplified
+from novelchat.text.query import Query
+
+QA_SYSTEM = """【背景 Context】你是「书聊」，一位熟读《{book}》的读书助手。读者只读到了{limit}，绝不透露之后的情节。
+【目标 Objective】只根据下面编号的原文段落回答读者的问题。
+【风格 Style】先给出直接的答案，再用一两句话说明依据；每个事实后面用 [1]、[2] 这样的编号标出所依据的段落。
+【语气 Tone】亲切、简洁，像和朋友聊书。
+【受众 Audience】喜欢这本书的读者，用读者提问的语言回答。
+【结果 Result】如果这些段落里没有答案，就直说“书中给出的段落里没有提到”，不要猜测，也不要编造。
+
+原文段落：
+{passages}"""
+
+NOTHING_FOUND = ("书中没有找到相关段落。", "Nothing in the book matches.")
+NOT_SAID = ("书中似乎没有提到这一点。", "The book does not seem to say.")
+SNIPPET_CHARS = 120  # of each passage in a retrieval-only reply
+_PARTICLES = frozenset("的了是吗呢吧啊呀么")  # a character bigram holding one (伯的, 的黄) is no word to highlight
+
+
+def format_passages(passages: Sequence[Passage]) -> str:
+    """The passages numbered [1], [2]… with their citations, as the QA prompt shows them."""
+    return "\n\n".join(f"[{n}] {p.citation}\n{p.text.strip()}" for n, p in enumerate(passages, 1))
+
+
+def qa_prompt() -> ChatPromptTemplate:
+    """The QA prompt: the system text with the passages, the trimmed history, the question."""
+    return ChatPromptTemplate.from_messages(
+        [("system", QA_SYSTEM), MessagesPlaceholder("history"), ("human", "{question}")]
+    )
+
+
+def answer_question(
+    question: str,
+    library: Library,
+    llm: BaseChatModel | None,
+    scope: Scope,
+    *,
+    k: int = 5,
+    history: Sequence[BaseMessage] = (),
+    history_budget: int = 1500,
+    reader: Reader | None = None,
+) -> ChatTurn:
+    """QA within the reader's scope: retrieve, then stream a grounded answer citing [n] (or, with no model, the
+    passages). When no sentence of the passages holds much of what is asked, the answer opens by saying the book does
+    not seem to say. ``reader`` picks that sentence (default: ``DEFAULT_READER``)."""
+    query = Query.parse(question)
+    found = library.retrieve(question, scope, k)
+    best = (reader or READERS.create(DEFAULT_READER)).lead(found.passages, query, found.rarity)
+    if llm is None:
+        text = retrieval_only_answer(found.passages, query, best)
+        return ChatTurn(found.passages, found.notes, iter([text]), spoken_answer(best, query))
+    if not found.passages:
+        return ChatTurn([], found.notes, iter([" / ".join(NOTHING_FOUND)]))
+    title = scope.titles[0] if len(scope.titles) == 1 else "、".join(sorted({p.book for p in found.passages}))
+    chain = qa_prompt() | llm | StrOutputParser()
+    stream = chain.stream({
+        "book": title, "limit": scope.describe(), "passages": format_passages(found.passages),
+        "question": question, "history": trim_history(history, history_budget),
+    })
+    pieces = with_citations(stream, found.passages, query)
+    if not supported(query, found.passages, best):  # the passages hold little of what is asked: say so first
+        pieces = itertools.chain([f"（{' / '.join(NOT_SAID)}）\n\n"], pieces)
+    return ChatTurn(found.passages, found.notes, guarded(pieces))
+
+
+def retrieval_only_answer(passages: Sequence[Passage], question: str | Query, best: Lead | None) -> str:
+    """What the reader sees with no chat model: the sentence that answers (``best``), cited, then the passages, each
+    cut where the question's words are. When no sentence holds much of the question, it says the book does not seem
+    to say, and shows the closest sentence all the same."""
+    if not passages:
+        return " / ".join(NOTHING_FOUND)
+    query = Query.parse(question)
+    cited = best.cited if best else ""
+    opening = cited if best and best.answered else f"{' / '.join(NOT_SAID)} 最接近的是 / closest: {cited}"
+    lines = [f"（仅检索模式）{opening}", "最相关的原文段落：/ the best passages:"]
+    lines += [f"[{n}] {p.citation}：{snippet(p.text, query)}" for n, p in enumerate(passages, 1)]
+    return "\n\n".join(lines)
+
+
+def spoken_answer(best: Lead | None, question: str | Query) -> str:
+    """What the voice reads of a retrieval-only reply: the answer sentence alone, no citations or offsets."""
+    if best is not None and best.answered:
+        return best.text
+    chinese, english = NOTHING_FOUND if best is None else NOT_SAID
+    return chinese if is_chinese(Query.parse(question).text) else english
+
+
+def snippet(text: str, question: str | Query, width: int = SNIPPET_CHARS) -> str:
+    """About ``width`` characters of the passage where most of the question's words fall (as search engines show)."""
+    flat = re.sub(r"\s+", " ", text.strip())
+    if len(flat) <= width:
+        return flat
+    matches, at = [], 0
+    for piece, hit in highlight(flat, question):
+        if hit:
+            matches.append((at, piece.lower()))
+        at += len(piece)
+
+    counts = Counter(word for _, word in matches)
+
+    def covered(start: int) -> float:  # distinct question words in the window; a word rare in the passage counts more
+        inside = {word for pos, word in matches if start <= pos <= start + width - len(word)}
+        return sum(len(word) / counts[word] for word in inside)
+
+    starts = [max(0, min(pos - width // 5, len(flat) - width)) for pos, _ in matches] or [0]
+    start = max(starts, key=lambda s: (covered(s), -s))
+    return ("…" if start else "") + flat[start: start + width] + ("…" if start + width < len(flat) else "")
+
+
+def highlight(text: str, question: str | Query) -> list[tuple[str, bool]]:
+    """The passage cut into (piece, matches-the-question) parts, for the sources panel."""
+    keywords = Query.parse(question).keywords
+    words = sorted({t for t in keywords if len(t) >= 2 and not _PARTICLES & set(t)}, key=len, reverse=True)
+    if not words:
+        return [(text, False)]
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    parts, last = [], 0
+    for match in pattern.finditer(simplified(text)):  # same length: the book's own characters are shown
+        parts += [(text[last: match.start()], False), (text[match.start(): match.end()], True)]
+        last = match.end()
+    return [part for part in [*parts, (text[last:], False)] if part[0]]
