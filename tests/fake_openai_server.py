@@ -13,7 +13,8 @@ plain JSON or streamed (``"stream": true``: SSE ``data: {...}`` chunks, then ``d
 ``reply`` is a string or a function of the request's messages. Streamed replies come ``chunk_chars``
 characters per chunk, ``delay`` seconds apart. Set ``hang`` (seconds, also after start) to make every
 request sleep that long before answering, like a stuck server. A request for a model other than
-``model`` gets OpenAI's 404 ``model_not_found``. A ``stop`` list in the request cuts the reply.
+``model`` gets OpenAI's 404 ``model_not_found``. A ``stop`` list in the request cuts the reply. Set ``listing``
+to "empty" for a ``/v1/models`` that lists nothing, or "missing" for one that 404s (chat still answers).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class FakeOpenAIServer:
         self.chunk_chars = chunk_chars
         self.delay = delay
         self.hang = 0.0
+        self.listing = "model"  # "empty": /v1/models lists nothing; "missing": it 404s
         self.requests: list[dict[str, Any]] = []
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
@@ -102,9 +104,10 @@ def _handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             server.wait_if_hanging()
-            if self.path.rstrip("/") != "/v1/models":
+            if self.path.rstrip("/") != "/v1/models" or server.listing == "missing":
                 return self._json(404, _error(f"no route {self.path}", "not_found"))
-            self._json(200, {"object": "list", "data": [{"id": server.model, "object": "model", "owned_by": "fake"}]})
+            listed = [] if server.listing == "empty" else [{"id": server.model, "object": "model", "owned_by": "fake"}]
+            self._json(200, {"object": "list", "data": listed})
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")

@@ -1,4 +1,5 @@
-"""Tiny InternLM2-shaped tokenizer folders for tests: a sentencepiece BPE model trained on made-up text."""
+"""Tiny InternLM2-shaped folders for tests: a sentencepiece BPE tokenizer trained on made-up text, and checkpoints
+with random weights (as `save_pretrained` or XTuner's `convert merge` write them)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import sentencepiece as spm
+import torch
+from safetensors.torch import save_file
 from sentencepiece import sentencepiece_model_pb2
 
 VOCAB_SIZE = 1500
@@ -135,3 +138,144 @@ def write_sentencepiece_tokenizer(folder: Path, add_dummy_prefix: bool, **traine
     (folder / "tokenizer.model").write_bytes(proto.SerializeToString())
     config = _tokenizer_config(proto)
     (folder / "tokenizer_config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+REMOTE_CODE = 'raise RuntimeError("remote code was executed")\n'
+
+
+def internlm2_config(
+    vocab: int, *, heads: int, kv_heads: int, bias: bool | None, rope_scaling: dict | None, max_positions: int = 64
+) -> dict:
+    """A config.json as InternLM2 checkpoints ship it (remote-code pointers included)."""
+    config = {
+        "architectures": ["InternLM2ForCausalLM"],
+        "auto_map": {
+            "AutoConfig": "configuration_internlm2.InternLM2Config",
+            "AutoModelForCausalLM": "modeling_internlm2.InternLM2ForCausalLM",
+        },
+        "model_type": "internlm2",
+        "attn_implementation": "eager",
+        "vocab_size": vocab,
+        "hidden_size": 16 * heads,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": heads,
+        "num_key_value_heads": kv_heads,
+        "hidden_act": "silu",
+        "max_position_embeddings": max_positions,
+        "rms_norm_eps": 1e-5,
+        "rope_theta": 1000000,
+        "rope_scaling": rope_scaling,
+        "tie_word_embeddings": False,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+        "pad_token_id": 2,
+        "torch_dtype": "float32",
+    }
+    if bias is not None:
+        config["bias"] = bias
+    return config
+
+
+def random_internlm2_weights(config: dict, seed: int) -> dict[str, torch.Tensor]:
+    """Random weights under InternLM2's names (large enough that greedy choices are clear-cut)."""
+    gen = torch.Generator().manual_seed(seed)
+    h, inter, vocab = config["hidden_size"], config["intermediate_size"], config["vocab_size"]
+    heads, kv = config["num_attention_heads"], config["num_key_value_heads"]
+    head_dim = h // heads
+    packed = (heads + 2 * kv) * head_dim
+
+    def rand(*shape: int, scale: float = 0.3) -> torch.Tensor:
+        return torch.randn(*shape, generator=gen) * scale
+
+    weights = {
+        "model.tok_embeddings.weight": rand(vocab, h, scale=1.0),
+        "model.norm.weight": 1 + rand(h, scale=0.1),
+        "output.weight": rand(vocab, h),
+    }
+    for i in range(config["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        weights |= {
+            p + "attention.wqkv.weight": rand(packed, h),
+            p + "attention.wo.weight": rand(h, heads * head_dim),
+            p + "feed_forward.w1.weight": rand(inter, h),
+            p + "feed_forward.w3.weight": rand(inter, h),
+            p + "feed_forward.w2.weight": rand(h, inter),
+            p + "attention_norm.weight": 1 + rand(h, scale=0.1),
+            p + "ffn_norm.weight": 1 + rand(h, scale=0.1),
+        }
+        if config.get("bias", True):
+            weights |= {p + "attention.wqkv.bias": rand(packed), p + "attention.wo.bias": rand(h)}
+    return weights
+
+
+def save_shards(weights: dict[str, torch.Tensor], folder: Path, fmt: str, dtype: torch.dtype) -> None:
+    """Two shards plus an index, as ``save_pretrained`` (safetensors) or XTuner's ``convert merge`` (.bin) write."""
+    names = sorted(weights)
+    halves = [names[: len(names) // 2], names[len(names) // 2 :]]
+    stem, index = (
+        ("model", "model.safetensors.index.json")
+        if fmt == "safetensors"
+        else ("pytorch_model", "pytorch_model.bin.index.json")
+    )
+    weight_map = {}
+    for n, part in enumerate(halves, 1):
+        file = f"{stem}-{n:05d}-of-00002.{'safetensors' if fmt == 'safetensors' else 'bin'}"
+        shard = {k: weights[k].to(dtype).contiguous() for k in part}
+        if fmt == "safetensors":
+            save_file(shard, folder / file, metadata={"format": "pt"})
+        else:
+            torch.save(shard, folder / file)
+        weight_map |= dict.fromkeys(part, file)
+    (folder / index).write_text(json.dumps({"metadata": {}, "weight_map": weight_map}), encoding="utf-8")
+
+
+def write_internlm2_checkpoint(
+    folder: Path,
+    vocab: int,
+    *,
+    heads: int = 4,
+    kv_heads: int = 2,
+    bias: bool | None = True,
+    fmt: str = "safetensors",
+    dtype: torch.dtype = torch.float32,
+    rope_scaling: dict | None = None,
+    max_positions: int = 64,
+    seed: int = 0,
+) -> dict:
+    """A tiny InternLM2-format checkpoint (config, sharded weights, remote-code files that must never run)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = internlm2_config(
+        vocab, heads=heads, kv_heads=kv_heads, bias=bias, rope_scaling=rope_scaling, max_positions=max_positions
+    )
+    config["torch_dtype"] = str(dtype).removeprefix("torch.")
+    (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    for name in ("modeling_internlm2.py", "configuration_internlm2.py", "tokenization_internlm2.py"):
+        (folder / name).write_text(REMOTE_CODE, encoding="utf-8")
+    save_shards(random_internlm2_weights(config, seed), folder, fmt, dtype)
+    return config
+
+
+def write_xtuner_merged(folder: Path, favour: str | None = None) -> Path:
+    """fp16 .bin shards, auto_map, remote-code files, InternLM2's tokenizer files and generation_config.json;
+    ``favour`` makes that token the model's every greedy choice."""
+    write_sentencepiece_tokenizer(folder, add_dummy_prefix=True)
+    tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    vocab = 1 + max(int(i) for i in tokenizer_config["added_tokens_decoder"])
+    write_internlm2_checkpoint(
+        folder, vocab, heads=4, kv_heads=2, bias=False, fmt="bin", dtype=torch.float16, max_positions=4096
+    )
+    im_end = next(int(i) for i, t in tokenizer_config["added_tokens_decoder"].items() if t["content"] == "<|im_end|>")
+    generation = {"bos_token_id": 1, "eos_token_id": [2, im_end], "pad_token_id": 2}
+    (folder / "generation_config.json").write_text(json.dumps(generation), encoding="utf-8")
+    if favour:  # every embedding gets a large first component, and only `favour`'s output row reads it
+        token = next(int(i) for i, t in tokenizer_config["added_tokens_decoder"].items() if t["content"] == favour)
+        for shard in folder.glob("pytorch_model-*.bin"):
+            weights = torch.load(shard, weights_only=True)
+            if "model.tok_embeddings.weight" in weights:
+                weights["model.tok_embeddings.weight"][:, 0] = 100
+            if "output.weight" in weights:
+                weights["output.weight"][:, 0] = 0
+                weights["output.weight"][token, 0] = 10
+            torch.save(weights, shard)
+    return folder

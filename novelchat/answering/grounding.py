@@ -5,21 +5,29 @@ Each sentence of the answer is matched against the passages it was given by shar
 pairs (Chinese); what the sentence adds to the question (112 in "it has 112 steps") decides, since the question's
 own words are in every passage the retriever returned. A sentence that clearly stands on one passage gets that
 passage's ``[n]``. A sentence that matches nothing gets none: no
-citation is better than a wrong one.
+citation is better than a wrong one. A model's own ``[n]`` for a passage it was not given (n outside 1..k) is taken
+out as it streams, and an answer that says the passages do not hold it is cited nowhere.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from novelchat.answering.reader import Lead
 from novelchat.retrieval.passages import Passage
 from novelchat.text.hanzi import simplified
 from novelchat.text.query import Query
-from novelchat.text.sentences import split_sentences
+from novelchat.text.sentences import finished_sentence_ends, split_sentences
 
 CITATION = re.compile(r"\[(\d{1,2})\]")
+_CITED = re.compile(r"\s*\[(\d{1,2})\]")  # a citation and the space before it
+_UNFINISHED = re.compile(r"\s*\[\d{0,2}$")  # the end of a piece that may be the start of a citation
+DECLINE = re.compile(  # an answer saying the passages do not hold it (the QA prompt asks for the first two)
+    r"does not seem to say|似乎没有提到|not (?:in|from) (?:these|the) passages|"
+    r"passages? (?:do|does)(?: not|n't) (?:say|mention|hold|contain|tell)|段落(?:里|中)?(?:都|并)?没有(?:提到|答案)",
+    re.IGNORECASE,
+)
 MIN_SHARED = 2  # distinct features of the sentence a passage must hold to be cited
 MIN_WORDS_FOUND = 0.5  # an English question whose content words the passages mostly lack is not answered there
 _WORD = re.compile(r"[a-z0-9]+")
@@ -76,12 +84,57 @@ def cite(answer: str, passages: Sequence[Passage], question: str | Query) -> str
     return (" " + "".join(f"[{n}]" for n in numbers)) if numbers else ""
 
 
-def with_citations(pieces: Iterator[str], passages: Sequence[Passage], question: str | Query) -> Iterator[str]:
-    """Stream the answer as it comes, then its citations if the model wrote none."""
-    answer = ""
+def known_citations(text: str, k: int) -> str:
+    """``text`` without the citations of passages it was not given (``[n]`` with n outside 1..k) and their space."""
+    return _CITED.sub(lambda m: m.group() if 1 <= int(m.group(1)) <= k else "", text)
+
+
+def within_sources(pieces: Iterable[str], k: int) -> Iterator[str]:
+    """Stream ``pieces`` without citations outside 1..k (:func:`known_citations`); the end of a piece that may begin
+    one (`` [``, ``[1``) waits for the next piece. A space streamed alone before a removed one stays (tokenisers put
+    it with the bracket: `` [``)."""
+    held = ""
     for piece in pieces:
+        text = known_citations(held + piece, k)
+        unfinished = _UNFINISHED.search(text)
+        cut = unfinished.start() if unfinished else len(text)
+        held = text[cut:]
+        if cut:
+            yield text[:cut]
+    if held:
+        yield held
+
+
+def declines(answer: str) -> bool:
+    """Whether the answer opens by saying the passages do not hold the answer (in English or Chinese)."""
+    first = split_sentences(answer)[:1]
+    return bool(first and DECLINE.search(simplified(first[0])))
+
+
+def after_saying_so(pieces: Iterable[str]) -> Iterator[str]:
+    """A model's answer after NovelChat has already said the book does not seem to say: a first sentence saying it
+    again is left out; the rest, if any, streams as it comes."""
+    pieces = iter(pieces)
+    head = ""
+    for piece in pieces:
+        head += piece
+        if finished_sentence_ends(head):
+            break
+    ends = finished_sentence_ends(head)
+    if declines(head[: ends[0]] if ends else head):
+        head = head[ends[0]:].lstrip() if ends else ""
+    if head:
+        yield head
+    yield from pieces
+
+
+def with_citations(pieces: Iterable[str], passages: Sequence[Passage], question: str | Query) -> Iterator[str]:
+    """Stream the answer as it comes, without citations of passages it was not given, then NovelChat's own
+    citations if it cites none and does not decline."""
+    answer = ""
+    for piece in within_sources(pieces, len(passages)):
         answer += piece
         yield piece
-    suffix = cite(answer, passages, question)
+    suffix = "" if declines(answer) else cite(answer, passages, question)
     if suffix:
         yield suffix

@@ -5,9 +5,14 @@ left out), each weighted by how rare it is in the book (IDF) and by how close it
 question (雇何伯船的汉子有什么特征: 特征 and 汉子 count more than 何伯). A keyword in a neighbouring sentence counts
 half (questions are often about the sentence after the one that names the scene); a question in the text (“芦花洲离
 这里有多远？”) hands its keywords to the next sentence, where its answer is, and is never the answer itself. A
-sentence shaped like the answer the question asks for (几遍 → 五遍, 哪天 → 九月十三, 叫什么 → 唤做…) counts double;
-one that names a thing of the kind asked (什么灯 → 荷花灯, 哪座山 → 紫云山) ranks a little higher. A keyword further
-away in the same passage still counts a little: the passage is about it. The figures are ``AnswerKnobs``.
+sentence shaped like the answer the question asks for (几遍 → 五遍, 哪天 → 九月十三, 叫什么 → 唤做…) counts double.
+A keyword further away in the same passage still counts a little: the passage is about it. The figures are
+``AnswerKnobs``.
+
+How sure it is (``Lead.confidence``) is a logistic function of two figures of that scoring, ``evidence``: the share
+of the question the best sentence holds and its margin over the runner-up; the coefficients (``CONFIDENCE``) are
+fitted by bench/answer_trust.py --fit. It says the book does not seem to say (``answered`` False) only when the
+passages hold almost none of the question's weighted keywords (``AnswerKnobs.not_found``, calibrated there too).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from novelchat.answering.reader import Lead, Sentence
-from novelchat.answering.shapes import ASKS_NAME, NAMING, answer_shapes
+from novelchat.answering.shapes import answer_shape
 from novelchat.books.novel import CHAPTER_HEADING
 from novelchat.retrieval.passages import Passage
 from novelchat.text.hanzi import simplified
@@ -28,7 +33,6 @@ from novelchat.text.sentences import CLAUSE_END, CLOSERS, split_sentences
 
 _QUOTE_OPENS = re.compile(r"[：:]\s*[“「\"]")
 _SPEECH_TAG = re.compile(r"^\s*$|[道说问叫曰喊呼]$")
-_PRONOUN = re.compile(r"[它她牠]")  # a sentence that refers back takes the previous one's keywords
 _QUOTES = re.compile(r"[“”‘’「」『』\"']")
 _TRAILING = CLOSERS + " "  # what may follow a sentence's end mark
 
@@ -38,19 +42,32 @@ class AnswerKnobs:
     """The reader's figures, as tuned on the novella and 西游记 (bench/answer_sentence.py)."""
 
     shape_bonus: float = 1.0  # a sentence shaped like the answer scores (1 + this) times as much
-    naming_bonus: float = 0.3  # one that names (乃是…, 名唤…) when a name is asked ranks (1 + this) times as high
-    kind_bonus: float = 0.15  # one naming a thing of the kind asked ranks (1 + this) times as high
     neighbour: float = 0.5  # a keyword one sentence away counts this much (two away: squared)
-    refers_back: float = 0.75  # a keyword in the sentence before one saying 它/她 counts at least this much
     in_passage: float = 0.1  # a keyword elsewhere in the passage, more than two sentences away, counts this much
     focus: float = 2.0  # a keyword right beside the question word counts (1 + this) times as much; 2 chars away, half
     core_clause: float = 2.0  # keywords in the question's own clause (after 孙悟空学艺归来，) count this many times
-    answered: float = 0.17  # a best sentence holding less of the question's weight: the book does not seem to say
+    not_found: float = 0.11  # passages holding less of the question's weighted keywords: the book does not seem to say
     runner_up: float = 0.8  # the second-best sentence joins the lead when it scores this much of the best
     tie_break: float = 0.001  # taken off a sentence's rank per passage number: of equals, the better passage's wins
 
 
 KNOBS = AnswerKnobs()
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Logistic coefficients: confidence = 1 / (1 + exp(-(intercept + held * share held + margin * margin)))."""
+
+    intercept: float
+    held: float
+    margin: float
+
+    def probability(self, held: float, margin: float) -> float:
+        """The calibrated probability for these figures (``evidence``)."""
+        return 1 / (1 + math.exp(-(self.intercept + self.held * held + self.margin * margin)))
+
+
+CONFIDENCE = Calibration(intercept=-1.528, held=1.051, margin=3.375)  # bench/answer_trust.py --fit
 
 
 def sentences(text: str) -> list[str]:
@@ -99,10 +116,7 @@ def _presence(
     best = knobs.in_passage if any(term in text for text in lowered) else 0.0
     for j in range(max(0, i - 2), min(len(lowered), i + 3)):
         if term in (own if j == i else lowered[j]):
-            near = 1.0 if j == i - 1 and questions[j] else knobs.neighbour ** abs(i - j)
-            if j == i - 1 and _PRONOUN.search(own):
-                near = max(near, knobs.refers_back)
-            best = max(best, near)
+            best = max(best, 1.0 if j == i - 1 and questions[j] else knobs.neighbour ** abs(i - j))
     return best
 
 
@@ -121,12 +135,9 @@ def score_sentences(
     query = Query.parse(question)
     split = [sentences(p.text) for p in passages]
     folded_split = [[simplified(s) for s in part] for part in split]
-    weights = emphasis(query, knobs)
-    rarity = rarity or _local_rarity(weights, [s for folded in folded_split for s in folded])
-    weighted = {term: rarity.get(term, 0.0) * boost for term, boost in weights.items()}
+    weighted = _weighted(query, [s for folded in folded_split for s in folded], rarity, knobs)
     whole = sum(weighted.values()) or 1.0
-    counted, kind = answer_shapes(query)
-    names = bool(ASKS_NAME.search(query.folded))
+    shape = answer_shape(query)
     scored = []
     for number, (part, folded) in enumerate(zip(split, folded_split, strict=True), 1):
         lowered, questions = [_matchable(s) for s in folded], [is_question(s) for s in folded]
@@ -136,14 +147,38 @@ def score_sentences(
                 continue
             mine = _matchable(own)
             score = sum(w * _presence(t, lowered, questions, i, mine, knobs) for t, w in weighted.items()) / whole
-            plain = blank_question_words(own)
-            if counted and counted.found(plain):
+            if shape and shape.search(blank_question_words(own)):
                 score *= 1 + knobs.shape_bonus
-            ranks = score * (1 + knobs.naming_bonus) if not counted and names and NAMING.search(own) else score
-            if kind and kind.found(plain):
-                ranks *= 1 + knobs.kind_bonus
-            scored.append(Sentence(number, sentence, ranks - knobs.tie_break * number, score))
+            scored.append(Sentence(number, sentence, score - knobs.tie_break * number, score))
     return scored
+
+
+def _weighted(
+    query: Query, texts: Sequence[str], rarity: Mapping[str, float] | None, knobs: AnswerKnobs
+) -> dict[str, float]:
+    """Each keyword's weight: its emphasis in the question times its rarity (IDF over ``texts`` without ``rarity``)."""
+    weights = emphasis(query, knobs)
+    rarity = rarity or _local_rarity(weights, texts)
+    return {term: rarity.get(term, 0.0) * boost for term, boost in weights.items()}
+
+
+def found_share(
+    passages: Sequence[Passage], question: str | Query, rarity: Mapping[str, float] | None = None,
+    knobs: AnswerKnobs = KNOBS,
+) -> float:
+    """The share of the question's weighted keywords found anywhere in the passages (0..1)."""
+    folded = [simplified(p.text) for p in passages]
+    weighted = _weighted(Query.parse(question), folded, rarity, knobs)
+    text = _matchable(" ".join(folded))
+    return sum(w for term, w in weighted.items() if term in text) / (sum(weighted.values()) or 1.0)
+
+
+def evidence(ranked: Sequence[Sentence]) -> tuple[float, float]:
+    """The figures confidence is computed from, for sentences best first: the share of the question the best one
+    holds (capped at 2: the answer's shape doubles it) and its margin over the best other sentence (0..1)."""
+    best = ranked[0]
+    runner = next((s.score for s in ranked[1:] if s.text != best.text), 0.0)
+    return min(best.held, 2.0), (1 - max(runner, 0.0) / best.score) if best.score > 0 else 0.0
 
 
 def _matchable(text: str) -> str:
@@ -164,15 +199,17 @@ def lead(
     rarity: Mapping[str, float] | None = None,
     knobs: AnswerKnobs = KNOBS,
 ) -> Lead | None:
-    """The sentence that best answers, and the runner-up when it scores nearly as well and says something else;
-    ``answered`` is False when even the best holds little of what the question asks. None when nothing to show."""
+    """The sentence that best answers, and the runner-up when it scores nearly as well and says something else, with
+    the calibrated confidence that they hold the answer; ``answered`` is False when the passages hold almost none of
+    what the question asks. None when nothing to show."""
     ranked = sorted(score_sentences(passages, question, rarity, knobs), key=lambda s: -s.score)
     if not ranked:
         return None
     best = ranked[0]
     runner = next((s for s in ranked[1:] if s.text != best.text), None)
     chosen = [best] + ([runner] if runner and runner.score >= knobs.runner_up * best.score > 0 else [])
-    return Lead(chosen, best.held >= knobs.answered, best.held)
+    answered = found_share(passages, question, rarity, knobs) >= knobs.not_found
+    return Lead(chosen, answered, CONFIDENCE.probability(*evidence(ranked)))
 
 
 @dataclass(frozen=True)

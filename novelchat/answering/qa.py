@@ -13,7 +13,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
-from novelchat.answering.grounding import supported, with_citations
+from novelchat.answering.grounding import after_saying_so, supported, with_citations
 from novelchat.answering.reader import Lead, Reader
 from novelchat.answering.readers import DEFAULT_READER, READERS
 from novelchat.answering.turn import ChatTurn, guarded, trim_history
@@ -25,16 +25,29 @@ from novelchat.text.query import Query
 
 QA_SYSTEM = """【背景 Context】你是「书聊」，一位熟读《{book}》的读书助手。读者只读到了{limit}，绝不透露之后的情节。
 【目标 Objective】只根据下面编号的原文段落回答读者的问题。
-【风格 Style】先给出直接的答案，再用一两句话说明依据；每个事实后面用 [1]、[2] 这样的编号标出所依据的段落。
+【风格 Style】先给出直接的答案，再用一两句话说明依据；每个事实后面用 [1]、[2] 这样的编号\
+标出所依据的段落（只有 [1] 到 [{k}]）。
 【语气 Tone】亲切、简洁，像和朋友聊书。
 【受众 Audience】喜欢这本书的读者，用读者提问的语言回答。
-【结果 Result】如果这些段落里没有答案，就直说“书中给出的段落里没有提到”，不要猜测，也不要编造。
+【结果 Result】如果这些段落里没有答案，就只回答“书中似乎没有提到这一点。”\
+（英文提问则回答 "The book does not seem to say."），不要猜测，也不要编造。
 
 原文段落：
 {passages}"""
 
+QA_SYSTEM_EN = """You are NovelChat, a reading assistant. The reader has read "{book}" up to {limit}: never reveal \
+what happens after that.
+Answer the reader's question only from the numbered passages below. Give the direct answer first, then a sentence or \
+two on where it comes from, citing the passage after each fact as [1] or [2] (there are passages [1] to [{k}] only).
+If these passages do not hold the answer, reply only: "The book does not seem to say." Do not guess or make anything up.
+Be friendly and brief, and answer in the reader's language.
+
+Passages:
+{passages}"""
+
 NOTHING_FOUND = ("书中没有找到相关段落。", "Nothing in the book matches.")
 NOT_SAID = ("书中似乎没有提到这一点。", "The book does not seem to say.")
+PASSAGES_ONLY = ("以下是书中与问题最相关的段落：", "The passages most related to your question:")
 SNIPPET_CHARS = 120  # of each passage in a retrieval-only reply
 _PARTICLES = frozenset("的了是吗呢吧啊呀么")  # a character bigram holding one (伯的, 的黄) is no word to highlight
 
@@ -44,10 +57,11 @@ def format_passages(passages: Sequence[Passage]) -> str:
     return "\n\n".join(f"[{n}] {p.citation}\n{p.text.strip()}" for n, p in enumerate(passages, 1))
 
 
-def qa_prompt() -> ChatPromptTemplate:
-    """The QA prompt: the system text with the passages, the trimmed history, the question."""
+def qa_prompt(english: bool = False) -> ChatPromptTemplate:
+    """The QA prompt: the system text with the passages (in English for an English book), the trimmed history, the
+    question."""
     return ChatPromptTemplate.from_messages(
-        [("system", QA_SYSTEM), MessagesPlaceholder("history"), ("human", "{question}")]
+        [("system", QA_SYSTEM_EN if english else QA_SYSTEM), MessagesPlaceholder("history"), ("human", "{question}")]
     )
 
 
@@ -63,8 +77,9 @@ def answer_question(
     reader: Reader | None = None,
 ) -> ChatTurn:
     """QA within the reader's scope: retrieve, then stream a grounded answer citing [n] (or, with no model, the
-    passages). When no sentence of the passages holds much of what is asked, the answer opens by saying the book does
-    not seem to say. ``reader`` picks that sentence (default: ``DEFAULT_READER``)."""
+    passages). The model is asked to say the book does not seem to say when the passages do not hold the answer; when
+    no sentence of them holds much of what is asked, the answer opens by saying so itself (and the model's saying it
+    again is left out). ``reader`` picks that sentence (default: ``DEFAULT_READER``)."""
     query = Query.parse(question)
     found = library.retrieve(question, scope, k)
     best = (reader or READERS.create(DEFAULT_READER)).lead(found.passages, query, found.rarity)
@@ -74,37 +89,51 @@ def answer_question(
     if not found.passages:
         return ChatTurn([], found.notes, iter([" / ".join(NOTHING_FOUND)]))
     title = scope.titles[0] if len(scope.titles) == 1 else "、".join(sorted({p.book for p in found.passages}))
-    chain = qa_prompt() | llm | StrOutputParser()
+    english = not any(is_chinese(p.text) for p in found.passages)  # the prompt follows the book's language
+    chain = qa_prompt(english) | llm | StrOutputParser()
     stream = chain.stream({
-        "book": title, "limit": scope.describe(), "passages": format_passages(found.passages),
-        "question": question, "history": trim_history(history, history_budget),
+        "book": title, "limit": scope.describe(english), "passages": format_passages(found.passages),
+        "k": len(found.passages), "question": question, "history": trim_history(history, history_budget),
     })
-    pieces = with_citations(stream, found.passages, query)
-    if not supported(query, found.passages, best):  # the passages hold little of what is asked: say so first
-        pieces = itertools.chain([f"（{' / '.join(NOT_SAID)}）\n\n"], pieces)
+    if supported(query, found.passages, best):
+        pieces = with_citations(stream, found.passages, query)
+    else:  # the passages hold little of what is asked: say so first
+        pieces = itertools.chain([f"（{' / '.join(NOT_SAID)}）\n\n"],
+                                 with_citations(after_saying_so(stream), found.passages, query))
     return ChatTurn(found.passages, found.notes, guarded(pieces))
 
 
 def retrieval_only_answer(passages: Sequence[Passage], question: str | Query, best: Lead | None) -> str:
-    """What the reader sees with no chat model: the sentence that answers (``best``), cited, then the passages, each
-    cut where the question's words are. When no sentence holds much of the question, it says the book does not seem
-    to say, and shows the closest sentence all the same."""
+    """What the reader sees with no chat model. When the reader is confident (``Lead.shown_as_answer``): the answer
+    sentence, cited, then the passages. Otherwise only the passages, said plainly to be the most related ones, no
+    sentence presented as the answer; the "does not seem to say" note first when the reader judges so. Each passage
+    is cut where the question's words are."""
     if not passages:
         return " / ".join(NOTHING_FOUND)
     query = Query.parse(question)
-    cited = best.cited if best else ""
-    opening = cited if best and best.answered else f"{' / '.join(NOT_SAID)} 最接近的是 / closest: {cited}"
-    lines = [f"（仅检索模式）{opening}", "最相关的原文段落：/ the best passages:"]
+    if best is not None and best.shown_as_answer:
+        lines = [f"（仅检索模式）{best.cited}", "最相关的原文段落：/ the best passages:"]
+    else:
+        note = f"{_say(NOT_SAID, query)} " if best is None or not best.answered else ""
+        lines = [f"（仅检索模式）{note}{_say(PASSAGES_ONLY, query)}"]
     lines += [f"[{n}] {p.citation}：{snippet(p.text, query)}" for n, p in enumerate(passages, 1)]
     return "\n\n".join(lines)
 
 
 def spoken_answer(best: Lead | None, question: str | Query) -> str:
-    """What the voice reads of a retrieval-only reply: the answer sentence alone, no citations or offsets."""
-    if best is not None and best.answered:
+    """What the voice reads of a retrieval-only reply: the answer sentence alone (no citations) when one is shown as
+    the answer, else one short line: the "does not seem to say" note, or that these are the related passages."""
+    query = Query.parse(question)
+    if best is None:
+        return _say(NOTHING_FOUND, query)
+    if best.shown_as_answer:
         return best.text
-    chinese, english = NOTHING_FOUND if best is None else NOT_SAID
-    return chinese if is_chinese(Query.parse(question).text) else english
+    return _say(NOT_SAID, query) if not best.answered else _say(PASSAGES_ONLY, query).rstrip("：:")
+
+
+def _say(pair: tuple[str, str], query: Query) -> str:
+    """The Chinese or the English line of ``pair``, in the question's language."""
+    return pair[0] if is_chinese(query.text) else pair[1]
 
 
 def snippet(text: str, question: str | Query, width: int = SNIPPET_CHARS) -> str:

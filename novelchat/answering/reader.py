@@ -1,7 +1,11 @@
 """The reader interface: what picks, from the retrieved passages, the sentence(s) that answer a question.
 
 A reader is any object with ``lead(passages, query, rarity)``; the ones NovelChat knows are listed by name in
-``novelchat.answering.readers``. Today there is one, the heuristic rules of ``novelchat.answering.heuristic``."""
+``novelchat.answering.readers``. Today there is one, the heuristic rules of ``novelchat.answering.heuristic``.
+
+A lead's ``confidence`` is a probability (calibrated by bench/answer_trust.py on books split into fitted and held
+out): that the sentence(s) shown as the answer hold it. A reply presents them as the answer only at
+``ANSWER_FIRST`` or above; ``answered`` False is the reader's own, separately calibrated, "not in the book" call."""
 
 from __future__ import annotations
 
@@ -11,6 +15,10 @@ from typing import Protocol
 
 from novelchat.retrieval.passages import Passage
 from novelchat.text.query import Query
+
+# A lead is shown as the answer at this confidence or above: the lowest threshold at which answer-first precision
+# stays >= 0.9 on the fitted books (bench/answer_trust.py --fit chooses it).
+ANSWER_FIRST = 0.78
 
 
 @dataclass
@@ -26,12 +34,17 @@ class Sentence:
 
 @dataclass
 class Lead:
-    """What opens a retrieval-only reply: the best sentence(s), ``confidence`` (the best one's share of the
-    question, 0..1 and more) and whether that seems to answer at all."""
+    """The best sentence(s) of the passages; ``confidence``, the probability (0..1) that they hold the answer;
+    ``answered`` False when the reader judges the passages do not answer at all (the "not in the book" note)."""
 
     sentences: list[Sentence]
     answered: bool
     confidence: float = 0.0
+
+    @property
+    def shown_as_answer(self) -> bool:
+        """Whether a reply may present these sentences as the answer (confidence at ``ANSWER_FIRST`` or above)."""
+        return self.confidence >= ANSWER_FIRST
 
     @property
     def text(self) -> str:

@@ -1,12 +1,12 @@
 """What the answer to a question looks like, when the question says: a count and its unit, a date, a span of time,
-a name (``ANSWER_SHAPES``, a table), and one of the kind of thing asked (什么灯 → 荷花灯, 哪座山 → 紫云山)."""
+a name (``ANSWER_SHAPES``, a table)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from novelchat.text.query import MEASURES, NUMERALS, Query
+from novelchat.text.query import NUMERALS, Query
 
 _N = NUMERALS
 # How a book gives a name: 小字/法名/绰号…, a short quoted name (not a quoted sentence: “师父。”), a 《title》, or a
@@ -48,59 +48,12 @@ ANSWER_SHAPES: tuple[ShapeRule, ...] = (
               r"|what (?:is|was) \w+ (?:name|called)",
               rf"[叫唤称名号][做作是为着]|教[做作]|名[叫唤]|{_NAME_FORMS}|named|called", "叫什么 → 唤做锅巴"),
 )
-# 什么/哪 + a kind of thing (什么灯, 哪座山, 哪一宫), or the thing before 叫什么 (那座山叫什么名字): the answer
-# names one of that kind (荷花灯, 紫云山, 巽宫) or counts to it (哪一间 → 第七间).
-_KIND_ASKED = re.compile(r"(?:什么|甚么)(?P<kind>[\u4e00-\u9fff])")
-_WHICH_ASKED = re.compile(rf"哪(?!吒)一?(?P<measure>[{MEASURES}])?(?P<kind>[\u4e00-\u9fff])?")
-_KIND_NAMED = re.compile(r"(?P<kind>[\u4e00-\u9fff])[头子儿]?(?:叫|唤|称|名叫|被称作|被称为|又?叫做)(?:什么|甚么)")
-# Kinds that are no kind of thing: 什么名字, 什么颜色, 什么样, 什么时候, 什么地方, 什么人, 什么事, 哪里, 哪儿.
-_NO_KIND = "名颜样时地人事东意话里儿"
-# Characters that do not begin a name: 此山, 一座山, 哪座山, 的灯铺, 将刀 name nothing.
-_NOT_A_NAME = f"这那此该本其每各哪何什甚么一的之了将把是在有和与被对从向着过得也又都就还只我你他她它{MEASURES}"
-# What names the answer to any 什么/谁/哪 question: 乃是…, 原来是…, 名唤…, a short quoted name.
-NAMING = re.compile(rf"乃是|原来是|原是|却是|便是|正是|就是|名[叫唤为]|[叫唤教][做作]|{_NAME_FORMS}")
-ASKS_NAME = re.compile(r"什么|甚么|谁|哪|何人|何物|\b(?:what|who|which)\b", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class AnswerShape:
-    """What the answer to a question looks like: ``pattern``, where what matches is not already in ``question``
-    (哪座山 is answered by 紫云山, not by the question's own words)."""
-
-    pattern: re.Pattern[str]
-    question: str = ""
-
-    def found(self, text: str) -> bool:
-        """Whether ``text`` holds an answer of this shape."""
-        return any(match.group() not in self.question for match in self.pattern.finditer(text))
-
-
-def answer_shapes(question: str | Query) -> tuple[AnswerShape | None, AnswerShape | None]:
-    """What the answer to this question looks like, if the question says: a number and its unit, a date or a name
-    (``ANSWER_SHAPES``); and one of the kind of thing asked (什么灯 → 荷花灯)."""
+def answer_shape(question: str | Query) -> re.Pattern[str] | None:
+    """What the answer looks like, if the question says (``ANSWER_SHAPES``, the first rule whose ``asks`` matches):
+    a number and its unit, a date, a span of time or a name. None when the question does not say."""
     folded = Query.parse(question).folded
-    counted, kind = _counted_shape(folded), _kind_shape(folded)
-    return AnswerShape(counted) if counted else None, AnswerShape(kind, folded) if kind else None
-
-
-def _counted_shape(question: str) -> re.Pattern[str] | None:
-    """The answer pattern of the first of ``ANSWER_SHAPES`` the question asks for."""
     for rule in ANSWER_SHAPES:
-        match = re.search(rule.asks, question, re.IGNORECASE)
+        match = re.search(rule.asks, folded, re.IGNORECASE)
         if match:
             return re.compile(rule.looks or rf"[{_N}]+{re.escape(match.group('unit'))}", re.IGNORECASE)
     return None
-
-
-def _kind_shape(question: str) -> re.Pattern[str] | None:
-    """A name ending in the kind of thing asked (什么灯 → 荷花灯; 那座山叫什么 → 紫云山), or 第N + the measure asked
-    (哪一间 → 第七间)."""
-    forms = []
-    asked = (match for pattern in (_KIND_ASKED, _WHICH_ASKED, _KIND_NAMED) for match in pattern.finditer(question))
-    for match in asked:
-        kind, measure = match.group("kind"), match.groupdict().get("measure")
-        if kind and kind not in _NOT_A_NAME + _NO_KIND:
-            forms.append(rf"[^\W\d{_NOT_A_NAME}]{{2}}{kind}")
-        if measure:
-            forms.append(rf"第[{_N}]+{measure}")
-    return re.compile("|".join(forms)) if forms else None

@@ -24,14 +24,22 @@ def export(args: argparse.Namespace) -> int:
     from novelchat.config import get_settings
     from novelchat.finetune import data as finetune_data
     from novelchat.retrieval.library import Library
+    from novelchat.roleplay.book_cast import book_cast
 
     settings = get_settings()
     library = Library(settings.with_(persist_dir=args.persist) if args.persist else settings)
-    persona, others = finetune_data.find_cast(args.character, args.book, settings.characters_dir)
+    cast = book_cast(library, args.book)
+    persona, others = finetune_data.find_cast(args.character, args.book, settings.characters_dir, cast)
     text = finetune_data.book_text(library, args.book, args.max_chapter)
     system = finetune_data.system_prompt(persona, args.max_chapter)
     examples = finetune_data.dialogue_examples(text, persona, system, others)
+    per_name = finetune_data.lines_per_name(persona, cast, args.max_chapter)
+    print(f"names: {'、'.join(f'{name} {n}' for name, n in per_name.items()) or persona.name} (lines under each name)")
     print(f"dialogue: {len(examples)} lines of {persona.name} (card: {'yes' if persona.description else 'none'})")
+    if len(examples) < args.min_lines:
+        print(f"台词太少，未写入 / too few lines to train on: {len(examples)} of {persona.name} in 《{args.book}》 "
+              f"(at least {args.min_lines}: --min-lines); nothing written", file=sys.stderr)
+        return 1
     if args.qa:
         chat = llm.load_chat_model(settings)
         if chat is None:
@@ -83,10 +91,12 @@ def parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     data = commands.add_parser("data", help="export a character's dialogue (and QA pairs) from an indexed book")
     data.add_argument("--book", required=True, help="an indexed book (title or file name)")
-    data.add_argument("--character", required=True, help="the character (a card of that name or alias is used)")
+    data.add_argument("--character", required=True,
+                      help="the character: any name the book uses (a card's own aliases win)")
     data.add_argument("-o", "--output", type=Path, required=True, help="output file (.jsonl, or .json for xtuner)")
     data.add_argument("--format", choices=["messages", "xtuner"], default="messages")
     data.add_argument("--max-chapter", type=int, default=None, help="use nothing past this chapter")
+    data.add_argument("--min-lines", type=int, default=10, help="refuse (write nothing) with fewer lines than this")
     data.add_argument("--qa", type=int, default=0, help="also this many QA pairs written by the chat model")
     data.add_argument("--persist", type=Path, default=None, help="index folder (default NOVELCHAT_PERSIST_DIR)")
     run = commands.add_parser("train", help="LoRA / QLoRA fine-tuning on a messages JSONL")

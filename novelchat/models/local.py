@@ -20,6 +20,7 @@ from novelchat.config import Settings
 from novelchat.models.base import BackendStatus
 from novelchat.models.cache import Loaded, model_cache
 from novelchat.models.errors import LLMUnavailable
+from novelchat.models.generation import reply_processors, wordless_ids
 from novelchat.models.loading import plan
 from novelchat.models.sources import SMOLLM2_FILE, cached_model_config, is_gguf, is_smollm2, model_source
 from novelchat.models.special_tokens import end_of_turn_ids
@@ -41,12 +42,21 @@ class LocalTransformersChat(BaseChatModel):
     temperature: float = 0.7
     timeout: float = 30.0
     """Seconds to wait for the first token, and for each next one, before giving up."""
+    repetition_penalty: float = 1.0
+    """Penalty on tokens the reply already holds (1: off); the prompt's tokens are exempt."""
+    no_repeat_ngram_size: int = 0
+    """No run of this many tokens twice in one reply (0: off)."""
+    stop_sequences: list[str] = []
+    """Text that ends every reply, besides the ``stop`` of a call."""
 
     _loaded: Loaded = PrivateAttr()
+    _wordless: list[int] = PrivateAttr(default_factory=list)  # tokens the repetition penalty leaves alone
 
     def model_post_init(self, context: Any, /) -> None:
         super().model_post_init(context)
         self._loaded = model_cache().load(self.model_path, self.load_in_4bit)
+        if self.repetition_penalty > 1.0:
+            self._wordless = wordless_ids(self._loaded.tokenizer.get_vocab())
 
     @property
     def _llm_type(self) -> str:
@@ -118,6 +128,9 @@ class LocalTransformersChat(BaseChatModel):
                     pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos[0],
                     streamer=streamer,
                     stopping_criteria=StoppingCriteriaList([stop_when_cancelled]),
+                    logits_processor=reply_processors(
+                        n_prompt, self.repetition_penalty, self.no_repeat_ngram_size, self._wordless
+                    ),
                 )
             except BaseException as exc:  # re-raised in the caller's thread below
                 result["error"] = exc
@@ -125,7 +138,7 @@ class LocalTransformersChat(BaseChatModel):
 
         worker = threading.Thread(target=run, name="novelchat-generate", daemon=True)
         worker.start()
-        stops = [s for s in stop or [] if s]
+        stops = [s for s in [*(stop or []), *self.stop_sequences] if s]
         hold = max((len(s) for s in stops), default=1) - 1  # a stop string may straddle two pieces
         text, sent, stopped = "", 0, False
         try:
@@ -200,6 +213,9 @@ class LocalBackend:
             max_new_tokens=settings.llm_max_new_tokens,
             temperature=settings.llm_temperature,
             timeout=settings.llm_timeout,
+            repetition_penalty=settings.llm_repetition_penalty,
+            no_repeat_ngram_size=settings.llm_no_repeat_ngram_size,
+            stop_sequences=settings.llm_stop,
         )
 
     def status(self, settings: Settings) -> BackendStatus:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 
-import openai
 from langchain_core.language_models import BaseChatModel
 
 from novelchat.config import Settings
 from novelchat.models.base import BackendStatus
 from novelchat.models.errors import LLMUnavailable, explain
-
-STATUS_PROBE_SECONDS = 3.0  # a status line waits at most this long for the server
+from novelchat.models.server_probe import served_models, server_status
 
 
 class OpenAIBackend:
@@ -51,31 +49,13 @@ class OpenAIBackend:
             temperature=settings.llm_temperature,
             max_tokens=settings.llm_max_new_tokens,  # sent as max_completion_tokens
             extra_body={"max_tokens": settings.llm_max_new_tokens},  # older LMDeploy / Ollama read only this
+            frequency_penalty=settings.llm_frequency_penalty or None,  # None: not sent
+            stop=settings.llm_stop or None,
         )
 
     def status(self, settings: Settings) -> BackendStatus:
-        """Whether the server is up and serves the configured model (probed for a few seconds at most)."""
+        """Whether the server answers the configured model (probed for seconds at most): its model list, or a
+        one-token chat when the list fails, is empty or lacks the model."""
         if not settings.llm_base_url:
             return BackendStatus(self.name, False, "未设置服务地址 / NOVELCHAT_LLM_BASE_URL is empty.")
-        served = served_models(settings, min(settings.llm_timeout, STATUS_PROBE_SECONDS))
-        url = settings.llm_base_url
-        if not served:
-            return BackendStatus(self.name, False, f"服务在线但没有模型 / {url} is up but lists no model.")
-        if settings.llm_model and settings.llm_model not in served:
-            available = ", ".join(served[:5])
-            return BackendStatus(
-                self.name,
-                False,
-                f"服务没有模型 {settings.llm_model}（可用：{available}）"
-                f" / {url} does not serve {settings.llm_model} (available: {available}); fix NOVELCHAT_LLM_MODEL.",
-            )
-        model = settings.llm_model or served[0]
-        return BackendStatus(self.name, True, f"已连接模型服务：{model} / Connected to {model} at {url}.")
-
-
-def served_models(settings: Settings, timeout: float) -> list[str]:
-    """Model ids from the server's ``/models``."""
-    client = openai.OpenAI(
-        base_url=settings.llm_base_url, api_key=settings.llm_api_key or "EMPTY", timeout=timeout, max_retries=0
-    )
-    return [m.id for m in client.models.list().data]
+        return server_status(settings)

@@ -50,12 +50,17 @@ class Scope:
         """The scope narrowed to one of its books, with that book's limit; empty when the book is not in scope."""
         return Scope(tuple(pair for pair in self.read_to if pair[0] == title))
 
-    def describe(self) -> str:
-        """Where the reader is, for a prompt: 全书结尾 for one whole book, 第 3 章 for one book, each book otherwise."""
+    def describe(self, english: bool = False) -> str:
+        """Where the reader is, for a prompt: 全书结尾 for one whole book, 第 3 章 for one book, each book otherwise
+        (``english``: "the end of the book", "chapter 3", "“Title” chapter 3; …")."""
         if len(self.read_to) == 1:
-            return _reached(self.read_to[0][1])
+            return _reached(self.read_to[0][1], english)
+        if english:
+            return "; ".join(f"“{title}” {_reached(chapter, True)}" for title, chapter in self.read_to) or "the end"
         return "；".join(f"《{title}》{_reached(chapter)}" for title, chapter in self.read_to) or "全书结尾"
 
 
-def _reached(chapter: int | None) -> str:
+def _reached(chapter: int | None, english: bool = False) -> str:
+    if english:
+        return "the end of the book" if chapter is None else f"chapter {chapter}"
     return "全书结尾" if chapter is None else f"第 {chapter} 章"

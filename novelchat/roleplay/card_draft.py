@@ -25,9 +25,10 @@ from novelchat.answering.qa import format_passages
 from novelchat.errors import NovelChatError
 from novelchat.retrieval.library import Library
 from novelchat.retrieval.scope import Scope
+from novelchat.roleplay.book_cast import book_cast, with_cast_names
 from novelchat.roleplay.cards import Persona, parse_card
 from novelchat.roleplay.chains import character_lines
-from novelchat.text.hanzi import simplified
+from novelchat.text.hanzi import is_chinese, simplified
 
 DRAFT_REQUEST = """下面是小说《{book}》中与「{name}」有关的段落，以及{name}亲口说过的话。
 请据此为{name}写一张角色扮演用的人物卡，只输出一个 JSON 对象，不要输出其他文字。字段：
@@ -39,6 +40,18 @@ DRAFT_REQUEST = """下面是小说《{book}》中与「{name}」有关的段落�
 {lines}
 
 段落：
+{passages}"""
+DRAFT_REQUEST_EN = """Below are passages of the novel "{book}" about {name}, and lines {name} says in it.
+From them, write a role-play character card for {name}, in English. Output only one JSON object, nothing else.
+Fields: "description" (who they are, looks, story: 50–120 words), "personality" (character and way of speaking,
+25–60 words), "scenario" (where the reader meets {name}: one or two sentences), "first_mes" (the first thing {name}
+says to the reader, in their own voice), "speech_rules" (an array of 3–5 rules: how they address others, set phrases).
+Write only what the book supports.
+
+Lines of {name}:
+{lines}
+
+Passages:
 {passages}"""
 
 log = logging.getLogger(__name__)
@@ -57,21 +70,24 @@ def draft_card(name: str, scope: Scope, library: Library, llm: BaseChatModel | N
     if not name:
         raise CardDraftError("请填写角色名 / enter the character's name")
     (book,) = scope.titles
-    passages = [p for p in library.retrieve(name, scope, 12, mode="bm25").passages
-                if simplified(name) in simplified(p.text)]  # 林晓 is 林曉 in a 繁體 book
+    persona = with_cast_names(Persona(name=name, book=book), book_cast(library, book).within(scope.limit(book)))
+    wanted = [simplified(n) for n in persona.names]  # 林晓 is 林曉 in a 繁體 book; 钱满仓 is tagged 钱掌柜
+    passages = [p for p in library.retrieve(" ".join(persona.names), scope, 12, mode="bm25").passages
+                if any(n in simplified(p.text) for n in wanted)]
     if not passages:
         raise CardDraftError(f"《{book}》{_read_so_far(scope.limit(book))}里没有找到「{name}」/ no {name!r} in {book}")
-    lines = [line for line in character_lines(passages, Persona(name=name), limit=12) if len(line) >= 4]
+    lines = [line for line in character_lines(passages, persona, limit=12) if len(line) >= 4]
     spoken = next((line for line in lines if len(line) >= 8), lines[0] if lines else "")
+    chinese = is_chinese("".join(p.text for p in passages))
     fields = {
-        "description": f"《{book}》中的人物{name}。",
+        "description": f"《{book}》中的人物{name}。" if chinese else f"A character in {book}.",
         "personality": "",
-        "scenario": f"读者在《{book}》的故事里遇见了{name}。",
+        "scenario": f"读者在《{book}》的故事里遇见了{name}。" if chinese else f"The reader meets {name} in {book}.",
         "first_mes": f"“{spoken}”" if spoken else Persona(name=name).opening(),
         "speech_rules": [],
     }
     if llm is not None:
-        fields.update(_drafted_fields(name, book, lines, passages, llm))
+        fields.update(_drafted_fields(name, book, lines, passages, llm, chinese))
     examples = "\n".join(f"<START>\n{{{{char}}}}: {line}" for line in lines[:4])
     return {
         "spec": "chara_card_v2",
@@ -82,7 +98,7 @@ def draft_card(name: str, scope: Scope, library: Library, llm: BaseChatModel | N
             "creator_notes": f"Drafted by NovelChat from {book} ({'with a chat model' if llm else 'book only'}).",
             "tags": [book],
             "extensions": {"novelchat": {
-                "book": book, "aliases": [], "speech_rules": fields["speech_rules"],
+                "book": book, "aliases": persona.aliases, "speech_rules": fields["speech_rules"],
                 "drafted_to": max(p.chapter for p in passages),
             }},
         },
@@ -93,11 +109,13 @@ def _read_so_far(limit: int | None) -> str:
     return "" if limit is None else f"前 {limit} 章"
 
 
-def _drafted_fields(name: str, book: str, lines: list[str], passages: list, llm: BaseChatModel) -> dict:
-    """The model's description, personality, scenario, greeting and rules; {} (logged) when its answer is not
-    usable: the card is then built from the book alone."""
-    request = DRAFT_REQUEST.format(book=book, name=name, passages=format_passages(passages[:6]),
-                                   lines="\n".join(f"- “{line}”" for line in lines) or "（无）")
+def _drafted_fields(name: str, book: str, lines: list[str], passages: list, llm: BaseChatModel,
+                    chinese: bool = True) -> dict:
+    """The model's description, personality, scenario, greeting and rules, asked for in the book's language; {}
+    (logged) when its answer is not usable: the card is then built from the book alone."""
+    said = "\n".join(f"- “{line}”" for line in lines) or ("（无）" if chinese else "(none)")
+    request = (DRAFT_REQUEST if chinese else DRAFT_REQUEST_EN).format(
+        book=book, name=name, passages=format_passages(passages[:6]), lines=said)
     try:
         answer = (llm | StrOutputParser()).invoke([HumanMessage(request)])
     except NovelChatError as error:  # the model is unavailable: its one line, and the card built from the book

@@ -11,11 +11,13 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.output_parsers import StrOutputParser
 
 from novelchat.answering.turn import ChatTurn, guarded, trim_history
+from novelchat.config import Settings
 from novelchat.errors import NovelChatError
 from novelchat.models.errors import known_cause
 from novelchat.retrieval.library import Library
 from novelchat.retrieval.passages import Passage, Retrieval
 from novelchat.retrieval.scope import Scope
+from novelchat.roleplay.brevity import at_most_sentences, length_rule
 from novelchat.roleplay.cards import Persona
 from novelchat.roleplay.speakers import lines_of
 from novelchat.text.hanzi import is_chinese
@@ -34,12 +36,12 @@ never step out of character or mention being an AI.
 {examples}
 【{name}在书中说过的话（模仿这种口吻，可以化用） Lines {name} says in the book: speak like this】
 {lines}
-读者只读到了{limit}，不要透露之后的情节。回复简短自然，一到三段。
-Reply briefly and naturally, in one to three short paragraphs, in the reader's language."""
+读者只读到了{limit}，不要透露之后的情节。{length}"""
 
 GREETING_REQUEST = "（读者刚刚来到你面前。请你以{name}的身份主动开口打个招呼，一两句话，符合情境。）"
 GREETING_REQUEST_EN = "*The reader has just come up to you. Greet them in character.*"  # for a card written in English
 LINE_CHARS = 200  # the longest quote role-play takes as one of the character's lines
+MAX_SENTENCES: int = Settings.model_fields["roleplay_max_sentences"].default  # a reply's length, unless told
 
 
 def character_lines(passages: Sequence[Passage], persona: Persona, limit: int = 8) -> list[str]:
@@ -67,9 +69,11 @@ def roleplay_messages(
     history: Sequence[BaseMessage],
     history_budget: int,
     scope: Scope,
+    max_sentences: int = MAX_SENTENCES,
 ) -> list[BaseMessage]:
     """The role-play prompt: persona, speech rules, the character's own lines, trimmed history, the message; the
-    reader's place in the book (``scope``) is in it, and a card drafted from later chapters than that is not.
+    reader's place in the book (``scope``) is in it, and a card drafted from later chapters than that is not. It asks
+    for at most ``max_sentences`` sentences (0: one to three short paragraphs).
 
     A card's lorebook entries mentioned in the last turns join the system prompt; its own ``system_prompt`` wraps
     NovelChat's (at ``{{original}}``, else before it), and its ``post_history_instructions`` close it.
@@ -85,6 +89,7 @@ def roleplay_messages(
         examples=persona.fill(persona.mes_example).replace("<START>", "").strip() or "（无）",
         lines="\n".join(f"- “{line}”" for line in lines) or "（无）",
         limit=scope.describe(),
+        length=length_rule(max_sentences),
     )
     lore = persona.lore_for([*(str(m.content) for m in trimmed[-2:]), message])
     if lore:
@@ -106,9 +111,11 @@ def roleplay_reply(
     *,
     history: Sequence[BaseMessage] = (),
     history_budget: int = 1500,
+    max_sentences: int = MAX_SENTENCES,
 ) -> ChatTurn:
     """Role-play: retrieve the character's lines for this message (ChatHaruhi's idea) from the character's book as
-    far as the reader has read it (``scope``), then reply in character."""
+    far as the reader has read it (``scope``), then reply in character, in at most ``max_sentences`` sentences (0: no
+    limit): the reply, and the model's generation, stop after them."""
     found = Retrieval([], [])
     own = scope.only(persona.book)
     if library and own.read_to and persona.book in {b.title for b in library.books()}:
@@ -118,13 +125,20 @@ def roleplay_reply(
         said = " ".join(f"“{line}”" for line in lines[:3])
         text = f"（仅检索模式）{persona.name}在书中说过：{said}" if said else visible_persona(persona, scope).opening()
         return ChatTurn(found.passages, found.notes, iter([text]))
-    messages = roleplay_messages(persona, message, lines, history, history_budget, scope)
-    return ChatTurn(found.passages, found.notes, guarded(llm.pipe(StrOutputParser()).stream(messages)))
+    messages = roleplay_messages(persona, message, lines, history, history_budget, scope, max_sentences)
+    reply = at_most_sentences(llm.pipe(StrOutputParser()).stream(messages), max_sentences)
+    return ChatTurn(found.passages, found.notes, guarded(reply))
 
 
-def greeting(persona: Persona | None, scope: Scope, llm: BaseChatModel | None = None) -> str:
+def greeting(persona: Persona | None, scope: Scope, llm: BaseChatModel | None = None, lang: str = "zh") -> str:
     """The proactive first message: the card's first_mes (or one generated in character, knowing where the reader
-    is in the book), or the guide's hello naming the books and how far the reader has read."""
+    is in the book), or the guide's hello naming the books and how far the reader has read (in ``lang``)."""
+    if persona is None and lang == "en":
+        titles = ", ".join(f"*{title}*" for title in scope.titles) or "no books yet"
+        limits = [f"chapter {chapter} of *{title}*" for title, chapter in scope.read_to if chapter is not None]
+        held = f" You have read to {', '.join(limits)}: I will not mention anything later." if limits else ""
+        return (f"Hello! I am NovelChat, and I have read {titles}.{held} Ask me anything about the book and I will "
+                "answer from its text, citing it; or switch to role-play to talk with its characters.")
     if persona is None:
         titles = "、".join(f"《{title}》" for title in scope.titles) or "（还没有书 / no books yet）"
         limits = [f"《{title}》第 {chapter} 章" for title, chapter in scope.read_to if chapter is not None]

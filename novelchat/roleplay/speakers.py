@@ -19,9 +19,9 @@ A speaker is a known character (one of ``characters``: each a list of names, the
   subject stops there, and they get no line — so one card's names (role-play) are enough.
 
 Anything else is None: unknown is an answer, a speaker is never guessed. Quotes are “…”, 「…」, 『…』 or "…"
-(old texts mix “…" and "…”); English tags (``said Tom``) are read too. The quotes are found by
-:mod:`~novelchat.roleplay.quotes`, the words of a tag are :mod:`~novelchat.roleplay.speech_tags`, turn-taking is
-:mod:`~novelchat.roleplay.turns`.
+(old texts mix “…" and "…”); English tags (``said Tom``, ``Anne replied``, ``cried Mrs. Smith``) are read too.
+The quotes are found by :mod:`~novelchat.roleplay.quotes`, the words of a tag are
+:mod:`~novelchat.roleplay.speech_tags`, turn-taking is :mod:`~novelchat.roleplay.turns`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from novelchat.roleplay import speech_tags as tags
 from novelchat.roleplay.quotes import CLOSERS, Quote, blank_quotes, find_quotes, inside
 from novelchat.roleplay.turns import take_turns
 from novelchat.text.hanzi import simplified
+from novelchat.text.language import unwrapped
 from novelchat.text.sentences import SENTENCE_END
 
 TAIL = 16  # how far before its closing speech verb a clause's subject may stand (…怎禁猪八戒气不忿在旁漏八分儿唆嘴道：)
@@ -45,7 +46,9 @@ def attribute(text: str, characters: Iterable[Sequence[str]]) -> list[Quote]:
     """Every quote of ``text`` with its speaker: the canonical name (first of a character's names) or None.
 
     Text and names are read in simplified characters (a 繁體 book, a card in 简体); the quotes keep the book's own.
+    Hard-wrapped English is read a paragraph a line (its quotes' words have a space where a line ended).
     """
+    text = unwrapped(text)
     cast = [list(names) for names in characters]
     folded = [[simplified(name) for name in names] for names in cast]
     canonical = {names[0]: own[0] for names, own in zip(folded, cast, strict=True) if names}
@@ -116,7 +119,10 @@ class _Reading:
         if not before and not self._same_line(i - 1, i) and self._opens_line(i):
             previous = blank_quotes(self._previous_line(i)).rsplit("|", 1)[-1].strip()
             before = previous if tags.INTRO.search(previous) else ""  # 唐僧道：⏎“寻甚人？”
-        if tags.INTRO.search(before) or tags.EN_SAYS.search(tags.CLAUSE_END.split(before.rstrip(",: "))[-1]):
+        english = tags.en_tag_before(before)
+        if english is not None:  # Anne said, "…" / "…," said Anne, "…"
+            return self._english_speaker(english)
+        if tags.INTRO.search(before):
             return self._subject(tags.INTRO.sub("", before), i)
         if self._same_line(i - 1, i) and before.endswith(("，", ",")):
             tag = self._tag_after(before, i - 1, split=True)
@@ -137,8 +143,9 @@ class _Reading:
         the same speaker's words go on after it) / a paragraph opening with the quote, then what X did (``beat``)."""
         after = after.lstrip()
         sentence = SENTENCE_END.split(after, 1)[0]
-        if tags.EN_SAYS.search(tags.EN_TAG_END.split(after, maxsplit=1)[0]):
-            return self._english_speaker(tags.EN_NAME_END.split(after, maxsplit=1)[0])
+        english = tags.en_tag_after(after)
+        if english is not None:  # "…," said Anne / "…," Mrs. Smith cried
+            return self._english_speaker(english)
         clause = tags.CLAUSE_END.split(sentence, 1)[0]
         if after[len(clause): len(clause) + 1] in ("：", ":") or not clause or tags.TOGETHER.search(clause):
             return None  # 」林晓一愣：「 — that colon brings the next quote
@@ -155,8 +162,6 @@ class _Reading:
         """Who speaks in the narration ``tag`` that leads to a colon: the subject of the clause next to the colon, or
         of a clause before it when those in between have none of their own (宝玉听了，笑道：); 又道：「…」 goes on
         with the previous speaker (and 宝玉想一想，果然有理．又道： with 宝玉)."""
-        if tags.EN_SAYS.search(tag):
-            return self._english_speaker(tags.CLAUSE_END.split(tag.rstrip(",: "))[-1])
         sentences = [s.strip() for s in SENTENCE_END.split(tag) if s.strip()]
         for number, sentence in enumerate(reversed(sentences)):
             if number and not tags.GOES_ON.match(sentences[-number]):
@@ -288,9 +293,9 @@ class _Reading:
         return None
 
     def _english_speaker(self, clause: str) -> str | None:
-        """``said the brother`` / ``Tom asked`` → the one character named there (not ``said to Tom``)."""
+        """``said the brother`` / ``Tom asked`` → the one character named there (not ``said to Tom``, nor ``Tom's``)."""
         named = {self.canonical[m.group()] for m in self.names.finditer(clause)
-                 if not tags.EN_TO.search(clause[: m.start()])}
+                 if not tags.EN_TO.search(clause[: m.start()]) and clause[m.end(): m.end() + 2] not in ("'s", "’s")}
         return named.pop() if len(named) == 1 else None
 
 

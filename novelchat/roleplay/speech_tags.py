@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from novelchat.text.sentences import sentence_ends, sentence_spans
+
 CLAUSE_END = re.compile(r"[，,；;：:—]+")
 PIECES = re.compile(r"[，,、；;：:—。．！？!?…|]+")  # clauses and sentences of narration ("|": a blanked quote)
 INTRO = re.compile(r"(?:[：:]|[道说曰问叫喊嚷骂想](?:一?声)?[，,]?)\s*$")  # 林晓道： / 贾母笑道， / 叫一声
@@ -44,7 +46,35 @@ PRONOUN = re.compile(r"^[他她](?![们人])")
 SUBJECT_PRONOUN = {gender: re.compile(rf"(?:^|[，,。．！？!?；;：:、|\s]){pronoun}(?![们人])")
                    for gender, pronoun in (("f", "她"), ("m", "他"))}
 SPEECH_ENDS = re.compile(r"[。！？!?…—][”」』\"]")  # a quote's last words end here: the turn changes
-EN_SAYS = re.compile(r"\b(?:said|says|asked|cried|replied|answered|called|shouted|whispered|exclaimed)\b")
-EN_TO = re.compile(r"\b(?:to|at|of)\s+(?:the\s+)?$")
-EN_TAG_END = re.compile(r"[.!?;:]")  # …" said Tom; then… — where an English tag after a quote ends
-EN_NAME_END = re.compile(r"[.!?,;:]")  # …" said Tom, smiling — where the words naming its speaker end
+# English tags: "…," said Anne / "…," Anne replied / "…!" cried Mrs. Smith / Anne said, "…" / said Anne. "…"
+_EN_VERB = (r"said|says|asked|asks|cried|cries|replied|replies|answered|answers|called|shouted|whispered|exclaimed"
+            r"|added|continued|repeated|observed|rejoined|pursued|resumed|returned|remarked|murmured|muttered|began"
+            r"|interrupted|inquired|enquired|retorted|urged|pleaded|sighed|screamed|admitted|declared|insisted"
+            r"|explained|protested|laughed|begged|demanded|went on")
+EN_SAYS = re.compile(rf"\b(?:{_EN_VERB})\b(?! nothing)")
+EN_TO = re.compile(r"\b(?:to|at|of|with|for|from)\s+(?:the\s+)?$")  # said to Anne: Anne is spoken to
+EN_CLAUSE_END = re.compile(r"[,;:!?—]")  # …" said Tom, smiling — where the words naming its speaker end
+EN_NEAR = 4  # at most this many words before the speech verb of a tag after a quote (…" Mrs. Smith quietly said)
+
+
+def en_tag_after(after: str) -> str | None:
+    """The words of an English tag right after a quote that name its speaker (``said Anne``, ``Mrs. Smith cried``),
+    or None when the narration there is no tag."""
+    head = after.lstrip()
+    ends = sentence_ends(head)
+    clause = EN_CLAUSE_END.split(head[: ends[0]] if ends else head, maxsplit=1)[0]
+    verb = EN_SAYS.search(clause)
+    return clause if verb is not None and len(clause[: verb.start()].split()) <= EN_NEAR else None
+
+
+def en_tag_before(before: str) -> str | None:
+    """The words of an English tag right before a quote, or None: its last sentence when that leads to the quote
+    (``Anne said,``; ``Anne, after a pause, replied:``) or is a tag alone (a split quote's ``said Anne.``)."""
+    spans = sentence_spans(before.rstrip())
+    if not spans:
+        return None
+    sentence = before[slice(*spans[-1])].strip()
+    if sentence.endswith((",", ":")):
+        return sentence if EN_SAYS.search(sentence) else None
+    clause = en_tag_after(sentence)
+    return clause if clause is not None and len(clause.split()) <= EN_NEAR else None

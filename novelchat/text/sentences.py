@@ -31,6 +31,17 @@ def sentence_ends(text: str) -> list[int]:
     return [m.end() for m in SENTENCE_END.finditer(text) if ends_sentence(text, m)]
 
 
+def finished_sentence_ends(text: str) -> list[int]:
+    """The ends of the sentences of a text still being written that are sure to be over: each holds some words, and
+    none is at the very end of ``text`` (more marks may follow there: "3." may become "3.14", "!" may become "!!")."""
+    ends, start = [], 0
+    for end in sentence_ends(text):
+        if end < len(text) and text[start:end].strip():
+            ends.append(end)
+        start = end
+    return ends
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` of every sentence, whitespace-only ones left out; the last runs to the end of ``text``."""
     spans, start = [], 0

@@ -7,10 +7,20 @@ from __future__ import annotations
 import streamlit as st
 
 from novelchat.config import get_settings
+from novelchat.ui.audio_input import spoken_question
+from novelchat.ui.cast_page import cast_panel
 from novelchat.ui.conversation import conversation, export_button
-from novelchat.ui.i18n import texts
+from novelchat.ui.i18n import choose_language, texts
+from novelchat.ui.model_loading import POLL_S, loading_notice
 from novelchat.ui.sidebar import sidebar, status_panel
-from novelchat.ui.state import chat_model, count_page_run, current_conversation, open_library, regenerate
+from novelchat.ui.state import (
+    chat_model,
+    count_page_run,
+    current_conversation,
+    model_loader,
+    open_library,
+    regenerate,
+)
 
 
 def main() -> None:
@@ -21,18 +31,22 @@ def main() -> None:
     st.set_page_config(page_title="书聊 NovelChat", page_icon="📖", layout="wide")
     st.markdown("<style>.passage{font-size:0.9em;color:#444}</style>", unsafe_allow_html=True)
     library = open_library(settings)
-    choices = sidebar(settings, library, texts())
-    t = texts()  # the language the sidebar's switch now holds
+    lang = choose_language(library.books(), settings.persist_dir)
+    t = texts()
+    choices = {**sidebar(settings, library, t), "lang": lang}
     st.title(t["title"])
+    cast_panel(library, choices["book"], choices["scope"], lang == "en")
     llm, llm_error = chat_model(settings)
     if llm_error:
         st.warning(llm_error)
+    loader = model_loader(settings)
+    st.fragment(loading_notice, run_every=POLL_S if loader.loading else None)(loader, st.session_state["page_runs"], t)
     if not choices["titles"]:
         st.info(t["no_books"])
     messages = current_conversation(choices, llm)
     persona = choices["persona"]
     prompt = st.chat_input(t["say"].format(name=persona.name) if persona else t["ask"], key="chat_input")
-    prompt = prompt or st.session_state.pop("regenerate", None)
+    prompt = prompt or spoken_question(choices, settings, t) or st.session_state.pop("regenerate", None)
     if prompt:  # kept at once: if this run is cut short before the reply is written, the next run writes it
         messages.append({"role": "user", "content": prompt, "sources": []})
     conversation(messages, choices, library, llm, settings, t)

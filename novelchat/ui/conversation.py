@@ -20,6 +20,7 @@ from novelchat.roleplay.chains import roleplay_reply
 from novelchat.ui.messages import friendly_message
 from novelchat.ui.speech import ReplyVoice, start_speech
 from novelchat.ui.transcript import transcript_markdown
+from novelchat.voice import audio_mime
 
 
 def conversation(messages: list[dict], choices: dict, library: Library, llm: BaseChatModel | None,
@@ -46,7 +47,7 @@ def show_message(message: dict, choices: dict, t: dict) -> None:
     with st.chat_message(message["role"], avatar=avatar(message["role"], choices)):
         show_text(st.empty(), message["content"], message.get("verbatim", False))
         if message.get("audio"):
-            st.audio(message["audio"], format="audio/mp3")
+            st.audio(message["audio"], format=audio_mime(message["audio"]))
         sources_panel(message["sources"], t)
 
 
@@ -86,7 +87,8 @@ def reply(
     """The chain for the chosen mode."""
     if choices["persona"] is not None:
         return roleplay_reply(prompt, choices["persona"], library, llm, choices["scope"], history=history,
-                              history_budget=settings.history_token_budget)
+                              history_budget=settings.history_token_budget,
+                              max_sentences=settings.roleplay_max_sentences)
     return answer_question(prompt, library, llm, choices["scope"], k=choices["top_k"], history=history,
                            history_budget=settings.history_token_budget)
 
@@ -142,6 +144,7 @@ def export_button(messages: list[dict], choices: dict, t: dict) -> None:
     for message in messages:
         sources = [(s["citation"], "".join(piece for piece, _ in s["parts"])) for s in message["sources"]]
         turns.append((speaker[message["role"]], message["content"], sources))
-    st.download_button(t["export"], transcript_markdown(title, turns), mime="text/markdown", on_click="ignore",
+    read_to = f"{choices['scope'].describe()} / {choices['scope'].describe(english=True)}"
+    st.download_button(t["export"], transcript_markdown(title, turns, read_to), mime="text/markdown", on_click="ignore",
                        file_name=f"novelchat-{datetime.now():%Y%m%d-%H%M}.md", icon=":material/download:",
                        width="stretch")

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 import streamlit as st
+
+from novelchat.index.store import BookEntry
+from novelchat.ui.state import book_language
 
 LANGUAGES = ("zh", "en")
 TEXT = {
@@ -21,6 +27,11 @@ TEXT = {
         "retrieval_only": "未配置模型：仅检索模式（回复是书中的原句与段落）", "add_model": "如何接入对话模型",
         "preparing": "准备中……", "books_read": "第 {done}/{total} 本", "chunks": "{done}/{total} 段",
         "no_ffmpeg": "没有找到 ffmpeg：朗读需要它（apt install ffmpeg / brew install ffmpeg）",
+        "ask_aloud": "语音提问", "transcribing": "正在识别语音……",
+        "model_loading": "正在加载对话模型 {model}（已 {elapsed:.0f} 秒）。",
+        "model_usually": "通常需要约 {seconds} 秒。",
+        "model_meanwhile": "加载完成前，回复是书中的原句与段落（仅检索）。",
+        "no_character": "《{book}》还没有角色卡：在下面“从书中创建角色”。",
     },
     "en": {
         "title": "NovelChat", "book": "Book", "all_books": "All books", "mode": "Mode", "qa": "Ask the book",
@@ -41,6 +52,11 @@ TEXT = {
         "add_model": "How to add a chat model", "preparing": "Preparing…", "books_read": "book {done}/{total}",
         "chunks": "{done}/{total} passages",
         "no_ffmpeg": "ffmpeg not found: speaking replies needs it (apt install ffmpeg / brew install ffmpeg)",
+        "ask_aloud": "Ask aloud", "transcribing": "Transcribing your question…",
+        "model_loading": "Loading the chat model {model} ({elapsed:.0f} s so far).",
+        "model_usually": "This usually takes about {seconds} s.",
+        "model_meanwhile": "Until it is in, replies are the book's own sentences and passages (retrieval-only).",
+        "no_character": "No character card for {book} yet: create one below (New character from the book).",
     },
 }
 
@@ -55,5 +71,30 @@ ADD_MODEL_HELP = """任选一种 / any one of:
 
 
 def texts() -> dict[str, str]:
-    """The words of the language chosen in the sidebar (Chinese until one is chosen)."""
+    """The words of the page's language (:func:`choose_language`; Chinese until one is set)."""
     return TEXT[st.session_state.get("lang", "zh")]
+
+
+def page_language(chosen: str | None, book_languages: Sequence[str]) -> str:
+    """The page's language: the reader's choice if any; else the language of the books in view, when they share
+    one; else Chinese."""
+    if chosen in LANGUAGES:
+        return chosen
+    found = set(book_languages)
+    return found.pop() if len(found) == 1 and found <= set(LANGUAGES) else "zh"
+
+
+def choose_language(books: list[BookEntry], persist_dir: Path) -> str:
+    """Set the page's language for this run (the sidebar's switch shows it): the reader's choice, kept in the
+    address (``?lang=en``) so a reload keeps it, else the language of the book chosen (or of all the books)."""
+    selected = st.session_state.get("book")
+    in_view = [b for b in books if b.title == selected] or books
+    lang = page_language(st.query_params.get("lang"), [book_language(str(persist_dir), b.version_dir)
+                                                       for b in in_view])
+    st.session_state["lang"] = lang
+    return lang
+
+
+def keep_language() -> None:
+    """The language switch's callback: the reader's choice goes into the address, so it survives a reload."""
+    st.query_params["lang"] = st.session_state["lang"]

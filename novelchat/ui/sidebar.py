@@ -10,12 +10,15 @@ from novelchat.models import backend_status, resolve_backend
 from novelchat.retrieval.library import Library
 from novelchat.retrieval.scope import Scope
 from novelchat.roleplay.card_draft import CardDraftError, draft_card, save_card
-from novelchat.roleplay.cards import parse_card
-from novelchat.ui.i18n import ADD_MODEL_HELP, LANGUAGES
+from novelchat.roleplay.cards import Persona, parse_card
+from novelchat.ui.cast_page import cast_personas, cast_so_far
+from novelchat.ui.i18n import ADD_MODEL_HELP, LANGUAGES, keep_language
 from novelchat.ui.indexing import library_panel
 from novelchat.ui.messages import friendly_message
 from novelchat.ui.state import cards, chat_model, clear_conversation, open_library, server_status
 from novelchat.voice import missing_voice_tool
+
+ALL_BOOKS = ""  # the book selector's first option
 
 
 def sidebar(settings: Settings, library: Library, t: dict) -> dict:
@@ -23,18 +26,27 @@ def sidebar(settings: Settings, library: Library, t: dict) -> dict:
     if "persona" in st.session_state:  # kept while its picker is not drawn, so switching back to role-play returns
         st.session_state["persona"] = st.session_state["persona"]  # to the same character (and conversation)
     with st.sidebar:
-        st.radio(t["language"], LANGUAGES, key="lang", horizontal=True,
+        st.radio(t["language"], LANGUAGES, key="lang", horizontal=True, on_change=keep_language,
                  format_func=lambda code: "中文" if code == "zh" else "English")
         books = library.books()
         titles = [b.title for b in books]
-        book = st.selectbox(t["book"], [None, *titles], key="book", placeholder=t["choose"],
-                            format_func=lambda title: t["all_books"] if title is None else f"《{title}》")
+        # All books is the option "" (a None option would show as no choice: the placeholder)
+        book = st.selectbox(t["book"], [ALL_BOOKS, *titles], key="book", placeholder=t["choose"],
+                            format_func=lambda title: f"《{title}》" if title else t["all_books"]) or None
         mode = st.radio(t["mode"], ["qa", "roleplay"], key="mode", horizontal=True, format_func=lambda m: t[m])
         persona = None
         if mode == "roleplay":
-            personas = [p for p in cards(settings.characters_dir) if not p.book or p.book in titles]
-            persona = st.selectbox(t["character"], personas, key="persona", placeholder=t["choose"],
+            own_cards = cards(settings.characters_dir)
+            if book:  # the book's characters without a card, as far as the reader has read
+                cast = cast_so_far(library, book, scope_read([library.find_book(book)]).limit(book))
+                own_cards = [*own_cards, *cast_personas(cast, book, own_cards)]
+            personas = characters_for(own_cards, titles, book)
+            own = bool(personas) and (book is None or personas[0].book == book)
+            persona = st.selectbox(t["character"], personas, index=0 if own else None, key="persona",
+                                   placeholder=t["choose"],
                                    format_func=lambda p: f"{p.name}（{p.book}）" if p.book else p.name)
+            if book and not own:
+                st.caption(t["no_character"].format(book=book))
             if titles:
                 new_character_panel(settings, titles, book, t)
         if persona is not None:
@@ -56,6 +68,13 @@ def sidebar(settings: Settings, library: Library, t: dict) -> dict:
                        f"{manifest.vector_store} · {sum(b.chunks for b in books)} chunks")
     return {"book": book, "mode": mode, "persona": persona, "scope": scope, "titles": titles, "voice": voice_on,
             "top_k": top_k, "export_slot": export_slot, "status_slot": status_slot}
+
+
+def characters_for(personas: list[Persona], titles: list[str], book: str | None) -> list[Persona]:
+    """The characters the reader can pick: those of the book chosen, then cards of no book; with no book chosen, those
+    of every indexed book. The first is picked until the reader picks another, if it is the chosen book's."""
+    shown = [p for p in personas if not p.book or p.book == book or book is None and p.book in titles]
+    return sorted(shown, key=lambda p: book is not None and p.book != book)  # the book's own first
 
 
 def reading_scope(books: list[BookEntry], t: dict) -> Scope:
@@ -115,6 +134,8 @@ def create_character(settings: Settings, t: dict) -> None:
         state["new_character_note"] = friendly_message(error)
         return
     state["persona"], state["new_character_name"] = parse_card(card, path.name), ""
+    if state.get("book"):  # the book chosen shows its own characters: the new one's
+        state["book"] = state["persona"].book
     state["new_character_saved"] = str(path)
 
 

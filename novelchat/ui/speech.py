@@ -14,7 +14,7 @@ from novelchat.answering.turn import ChatTurn
 from novelchat.config import Settings
 from novelchat.roleplay.cards import Persona
 from novelchat.ui.messages import friendly_message
-from novelchat.voice import SpeechStream, open_speech, warm
+from novelchat.voice import SpeechStream, audio_mime, open_speech, warm
 
 T = TypeVar("T")
 MUTED = ":material/volume_off:"
@@ -40,6 +40,8 @@ def start_speech(choices: dict, llm: BaseChatModel | None, settings: Settings, t
     if speech is not None:
         choice = speech.choice
         st.caption(f"{t['voice_in_use']}: {choice.engine.label} · {choice.voice}")
+        if choice.engine.note:  # a licence the reader must know of
+            st.caption(choice.engine.note)
         if choice.warning:
             st.warning(f"{t['voice_poor']}: {choice.warning}")
     return speech
@@ -70,10 +72,11 @@ class ReplyVoice:
                 self.played = True
 
     def finish(self) -> bytes | None:
-        """The whole reply as one mp3 under the message (its sentences were voiced while it was written)."""
-        audio = self._voice(lambda speech: speech.audio("mp3"))
+        """The whole reply as one file under the message (mp3; WAV without ffmpeg), its sentences voiced while it
+        was written."""
+        audio = self._voice(lambda speech: speech.audio(None))
         if audio is not None:
-            self.player.audio(audio, format="audio/mp3", autoplay=not self.played)
+            self.player.audio(audio, format=audio_mime(audio), autoplay=not self.played)
         return audio
 
     def _voice(self, act: Callable[[SpeechStream], T]) -> T | None:

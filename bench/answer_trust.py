@@ -1,0 +1,162 @@
+"""Retrieval-only replies a reader can trust: how often a sentence shown as the answer holds it, and how often the
+"the book does not seem to say" note is right when shown. Books split into fitted and held out.
+
+    python bench/answer_trust.py [--fit] [--first-run] [-k 5]
+
+The question sets and their keyword-only (BM25) passages come from bench/trust_data.py (cached under
+bench/out/trust/). For every set it prints: n (answerable + not-in-book questions), answer-first coverage (share of
+all questions whose reply opens with a sentence presented as the answer: ``Lead.shown_as_answer``), answer-first
+precision (share of those whose shown sentence(s) hold a gold answer, whitespace, punctuation and 繁/简 folded:
+``evaluate.squash``; a not-in-book question never counts as held), and the note's precision (share of the notes shown
+that were on a not-in-book question) and recall (share of not-in-book questions that got it). The baseline is the
+old behaviour in the same run: the lead always shown as the answer unless the old rule (best sentence holding < 0.17
+of the question) put the note instead. Goals on held-out books: answer-first precision >= 0.9; note precision >= 0.8.
+
+``--fit`` refits on the ``fit`` sets only and prints the figures to store in the code: the logistic coefficients of
+``heuristic.CONFIDENCE`` (on ``heuristic.evidence``), ``reader.ANSWER_FIRST`` (the lowest threshold above which
+answer-first precision stays >= 0.9 on the fitted books) and ``AnswerKnobs.not_found`` (the highest share below which
+the note stays right >= 0.8 of the time on them; 0 turns it off). ``--first-run`` adds the sets written last by
+helpers who never saw the code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+
+import _common as C  # noqa: F401  (sets the offline environment first)
+import numpy as np
+import trust_data as T
+
+from novelchat.answering.heuristic import evidence, found_share, lead, score_sentences
+from novelchat.retrieval.evaluate import squash
+from novelchat.text.hanzi import is_chinese
+
+OLD_ANSWERED = 0.17  # the old rule: a best sentence holding less of the question's weight got the note
+GOAL_PRECISION, GOAL_NOTE = 0.9, 0.8
+
+
+@dataclass
+class Row:
+    """One question's outcome."""
+
+    answerable: bool
+    holds: bool  # the lead's sentence(s) hold a gold answer
+    shown: bool  # the reply presents them as the answer
+    note: bool  # the reply says the book does not seem to say
+    old_shown: bool
+    old_note: bool
+    figures: tuple[float, float]  # heuristic.evidence
+    found: float  # heuristic.found_share
+
+
+def observe(qset: T.QuestionSet, k: int) -> list[Row]:
+    """Every question of the set through the heuristic reader, on its cached passages."""
+    found = qset.retrieved(k)
+    rows = []
+    for question, answers in [*qset.answerable, *((q, []) for q in qset.unanswerable)]:
+        passages, rarity = found[question].passages, found[question].rarity
+        best = lead(passages, question, rarity)
+        ranked = sorted(score_sentences(passages, question, rarity), key=lambda s: -s.score)
+        holds = bool(best) and any(squash(a) in squash(best.text) for a in answers)
+        old_note = not best or best.sentences[0].held < OLD_ANSWERED
+        rows.append(Row(bool(answers), holds, bool(best) and best.shown_as_answer, not best or not best.answered,
+                        not old_note, old_note, evidence(ranked) if ranked else (0.0, 0.0),
+                        found_share(passages, question, rarity)))
+    return rows
+
+
+def share(part: int, whole: int) -> str:
+    return f"{part / whole:.3f}" if whole else "  -  "
+
+
+def line(title: str, rows: list[Row]) -> str:
+    """The figures of one set or group: now, then the baseline."""
+    unanswerable = sum(not r.answerable for r in rows)
+
+    def figures(shown, note) -> str:
+        picked = [r for r in rows if shown(r)]
+        noted = [r for r in rows if note(r)]
+        right = sum(not r.answerable for r in noted)
+        return (f"coverage {share(len(picked), len(rows))} precision {share(sum(r.holds for r in picked), len(picked))}"
+                f" | note shown {len(noted):>3} precision {share(right, len(noted))} "
+                f"recall {share(right, unanswerable)}")
+
+    return (f"  {title:<24} n={len(rows) - unanswerable:>3}+{unanswerable:<2}  now: "
+            f"{figures(lambda r: r.shown, lambda r: r.note)}\n  {'':<24} {'':>7}  old: "
+            f"{figures(lambda r: r.old_shown, lambda r: r.old_note)}")
+
+
+def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2) -> np.ndarray:
+    """Logistic-regression coefficients (intercept first), Newton's method with a little L2."""
+    x = np.c_[np.ones(len(x)), x]
+    w = np.zeros(x.shape[1])
+    for _ in range(60):
+        p = 1 / (1 + np.exp(-x @ w))
+        w -= np.linalg.solve((x.T * (p * (1 - p))) @ x + l2 * np.eye(len(w)), x.T @ (p - y) + l2 * w)
+    return w
+
+
+def fit(rows: list[Row]) -> None:
+    """Print the coefficients and thresholds fitted on these rows."""
+    x = np.array([r.figures for r in rows])
+    y = np.array([r.holds for r in rows], float)
+    w = logistic(x, y)
+    p = 1 / (1 + np.exp(-(np.c_[np.ones(len(x)), x] @ w)))
+    grid = np.round(np.arange(0.99, 0.0, -0.01), 2)
+    threshold = 1.0
+    for t in grid:  # lowest t such that precision stays >= the goal for every threshold above it
+        if (p >= t).any() and y[p >= t].mean() < GOAL_PRECISION:
+            break
+        threshold = t
+    missing = np.array([not r.answerable for r in rows])
+    share_found = np.array([r.found for r in rows])
+    not_found = 0.0
+    for t in np.round(np.arange(0.01, 0.6, 0.01), 2):  # highest share such that the note stays right >= 0.8
+        fired = share_found < t
+        if fired.any() and missing[fired].mean() < GOAL_NOTE:
+            break
+        not_found = float(t) if fired.any() else not_found
+    print(f"fitted on {len(rows)} questions: CONFIDENCE = Calibration(intercept={w[0]:.3f}, held={w[1]:.3f}, "
+          f"margin={w[2]:.3f}); ANSWER_FIRST = {threshold:.2f}; not_found = {not_found:.2f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-k", type=int, default=5)
+    parser.add_argument("--fit", action="store_true", help="refit on the fit sets and print the figures to store")
+    parser.add_argument("--first-run", action="store_true", help="add the sets written last (held out, first run)")
+    args = parser.parse_args()
+    sets = T.question_sets(args.first_run)
+    observed = {qset.name: observe(qset, args.k) for qset in sets}
+    if args.fit:
+        fit([r for qset in sets if qset.role == T.FIT for r in observed[qset.name]])
+        return 0
+    print(f"k={args.k}, keyword retrieval; goal on held-out books: answer-first precision >= {GOAL_PRECISION}, "
+          f"note precision >= {GOAL_NOTE}")
+    for role in (T.FIT, T.HELD, T.FIRST_RUN):
+        chosen = [qset for qset in sets if qset.role == role]
+        if not chosen:
+            continue
+        print(f"\n{role}:")
+        for qset in chosen:
+            print(line(qset.name, observed[qset.name]))
+        for language, chinese in (("Chinese", True), ("English", False)):
+            rows = [r for qset in chosen if is_chinese(qset.answerable[0][0]) == chinese for r in observed[qset.name]]
+            if rows and len(chosen) > 1:
+                print(line(f"all {role}, {language}", rows))
+        everything = [r for qset in chosen for r in observed[qset.name]]
+        print(line(f"all {role}", everything))
+        if role != T.FIT:
+            shown, noted = [r for r in everything if r.shown], [r for r in everything if r.note]
+            precision = sum(r.holds for r in shown) / len(shown) if shown else 1.0
+            note = sum(not r.answerable for r in noted) / len(noted) if noted else 1.0
+            print(f"  goal answer-first precision >= {GOAL_PRECISION}: {C.verdict(precision >= GOAL_PRECISION)}; "
+                  f"note precision >= {GOAL_NOTE}: {C.verdict(note >= GOAL_NOTE)}"
+                  f"{' (never shown)' if not noted else ''}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
