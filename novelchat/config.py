@@ -81,7 +81,8 @@ class Settings(BaseSettings):
         6, ge=0, description="Local model: no run of this many tokens twice in one reply (0 = off)."
     )
     llm_frequency_penalty: float = Field(
-        0.3, ge=-2.0, le=2.0, description="Server model: OpenAI frequency_penalty against repetition (0 = not sent)."
+        0.0, ge=-2.0, le=2.0, description="Server model: OpenAI frequency_penalty against repetition (0 = not sent; "
+        "some servers, e.g. transformers serve, turn it into a penalty on the prompt too)."
     )
     llm_stop: list[str] = Field(
         ["\nUser:", "\nHuman:", "<|im_end|>", "<|im_start|>"],

@@ -32,8 +32,11 @@ CHAT_TEMPLATE = (
 
 
 def llm_settings(**overrides) -> Settings:
-    """Settings for a test: no .env, greedy decoding unless told otherwise."""
-    return Settings(_env_file=None, **{"llm_temperature": 0.0, "llm_load_in_4bit": False, **overrides})
+    """Settings for a test: no .env, plain greedy decoding (no repetition penalty or n-gram block, so a reply can be
+    compared with plain ``generate``) unless told otherwise."""
+    plain = {"llm_temperature": 0.0, "llm_load_in_4bit": False, "llm_repetition_penalty": 1.0,
+             "llm_no_repeat_ngram_size": 0}
+    return Settings(_env_file=None, **{**plain, **overrides})
 
 
 def one_line(text: str) -> bool:
