@@ -3,6 +3,7 @@ names a typed character name stands for: a card's own (name and aliases) first, 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -45,14 +46,13 @@ def book_cast(library: Library, book: str) -> Cast:
 
 def with_cast_names(persona: Persona, cast: Cast | None) -> Persona:
     """The card with every name the book uses for its character, when the card itself lists no aliases (a card's own
-    aliases win); the card's name stays first, so lines are given to it."""
+    aliases win); the card's name stays first, so lines are given to it. The card itself is not changed."""
     if persona.aliases or cast is None:
         return persona
     found = cast.find(persona.name)
     if found is None:
         return persona
-    persona.aliases = [name for name in found.names if name != persona.name]
-    return persona
+    return dataclasses.replace(persona, aliases=[name for name in found.names if name != persona.name])
 
 
 def other_names(cast: Cast | None, persona: Persona, cards: Sequence[Sequence[str]] = ()) -> list[list[str]]:

@@ -17,6 +17,7 @@ from novelchat.models.errors import known_cause
 from novelchat.retrieval.library import Library
 from novelchat.retrieval.passages import Passage, Retrieval
 from novelchat.retrieval.scope import Scope
+from novelchat.roleplay.book_cast import book_cast, with_cast_names
 from novelchat.roleplay.brevity import at_most_sentences, length_rule
 from novelchat.roleplay.cards import Persona
 from novelchat.roleplay.speakers import lines_of
@@ -114,11 +115,13 @@ def roleplay_reply(
     max_sentences: int = MAX_SENTENCES,
 ) -> ChatTurn:
     """Role-play: retrieve the character's lines for this message (ChatHaruhi's idea) from the character's book as
-    far as the reader has read it (``scope``), then reply in character, in at most ``max_sentences`` sentences (0: no
-    limit): the reply, and the model's generation, stop after them."""
+    far as the reader has read it (``scope``), under every name the book gives them when the card lists none; then
+    reply in character, in at most ``max_sentences`` sentences (0: no limit): the reply, and the model's
+    generation, stop after them."""
     found = Retrieval([], [])
     own = scope.only(persona.book)
     if library and own.read_to and persona.book in {b.title for b in library.books()}:
+        persona = with_cast_names(persona, book_cast(library, persona.book))  # a card without aliases: the book's
         found = library.retrieve(f"{persona.name} {message}", own, 8)
     lines = character_lines(found.passages, persona)
     if llm is None:

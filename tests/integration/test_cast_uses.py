@@ -15,7 +15,9 @@ from novelchat.finetune import data as finetune_data
 from novelchat.retrieval.library import Library
 from novelchat.retrieval.scope import Scope
 from novelchat.roleplay.card_draft import draft_card
+from novelchat.roleplay.cards import Persona
 from novelchat.roleplay.cast import cast_of
+from novelchat.roleplay.chains import roleplay_reply
 from novelchat.text.hanzi import is_chinese
 from tests.conftest import ROOT, SHARED_DATA
 
@@ -89,3 +91,13 @@ def test_fine_tune_data_counts_each_name_and_refuses_too_few_lines(novella_index
     replies = [json.loads(line)["messages"][-1]["content"] for line in out.read_text(encoding="utf-8").splitlines()]
     speaker_of = labelled("novella")
     assert len(replies) >= 5 and all(speaker_of[reply] == {"钱满仓"} for reply in replies)
+
+
+def test_roleplay_with_a_card_that_lists_no_aliases_speaks_the_lines_the_book_tags_by_another_name(library):
+    """A hand-written card for 钱满仓 names no aliases: his lines tagged 钱掌柜 are his in role-play too (the book's
+    cast gives the names), and the card itself is left as written."""
+    card = Persona(name="钱满仓", book="青石镇的灯", first_mes="客官里边请！")
+    turn = roleplay_reply("天字号的房间还有吗？一晚多少钱？", card, library, None, Scope.whole(["青石镇的灯"]))
+    reply = "".join(turn.stream)
+    assert "钱满仓在书中说过" in reply and "天字三号房" in reply, reply
+    assert card.aliases == []
