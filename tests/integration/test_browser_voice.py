@@ -67,7 +67,8 @@ def test_a_spoken_question_is_shown_and_answered(mic_browser, mic_app) -> None:
     page.wait_for_timeout(4000)  # the clip is ~3 s; the fake microphone loops it
     microphone.get_by_role("button", name="Stop recording").click()
     expect(messages).to_have_count(before + 2, timeout=HANG_S * 1000)
-    expect(messages.nth(before)).to_contain_text("黄狗", timeout=HANG_S * 1000)  # what was said, as the reader's
+    # what was said, as the reader's message: 何伯 is given to Whisper as a name; the rest it may mishear (皇狗 once)
+    expect(messages.nth(before)).to_contain_text("何伯", timeout=HANG_S * 1000)
     expect(messages.last).to_contain_text("《青石镇的灯》第", timeout=HANG_S * 1000)  # answered, with its source
     settled(page)
     page.screenshot(path=str(ARTIFACTS / "spoken-question.png"), full_page=True)

@@ -50,7 +50,8 @@ def test_simplified_questions_find_a_traditional_book(traditional):
 def test_the_reply_quotes_the_book_in_its_own_characters(traditional):
     turn = answer_question("钱掌柜给沈墨舟安排的是哪间房？", traditional, None, Scope.whole([TITLE]))
     text = "".join(turn.stream)
-    assert "天字三號房" in text and "天字三号房" not in text  # the book's characters, not converted
+    assert "《青石鎮的燈》" in text and "硯臺" in text  # the book's own characters, not converted
+    assert "青石镇的灯" not in text and "砚台" not in text
     marked = [piece for piece, hit in highlight("何伯的渡船拴在渡口", "何伯那條渡船叫什麼名字？") if hit]
     assert "渡船" in marked and "何伯" in marked
     assert [piece for piece, hit in highlight("何長庚的渡船", "何长庚的渡船叫什么？") if hit] == ["何長", "渡船"]

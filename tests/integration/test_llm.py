@@ -32,10 +32,10 @@ CHAT_TEMPLATE = (
 
 
 def llm_settings(**overrides) -> Settings:
-    """Settings for a test: no .env, plain greedy decoding (no repetition penalty or n-gram block, so a reply can be
-    compared with plain ``generate``) unless told otherwise."""
+    """Settings for a test: no .env, plain greedy decoding (no repetition penalty, n-gram block or stop strings, so a
+    reply can be compared with plain ``generate``) unless told otherwise."""
     plain = {"llm_temperature": 0.0, "llm_load_in_4bit": False, "llm_repetition_penalty": 1.0,
-             "llm_no_repeat_ngram_size": 0}
+             "llm_no_repeat_ngram_size": 0, "llm_stop": []}
     return Settings(_env_file=None, **{**plain, **overrides})
 
 

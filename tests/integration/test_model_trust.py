@@ -64,14 +64,14 @@ def test_a_model_saying_the_passages_lack_the_answer_is_shown_once_and_cited_now
 
 def test_server_replies_are_asked_not_to_repeat_and_stop_at_a_new_turn(tmp_path):
     with FakeOpenAIServer(reply="Aye, storms come.\nUser: and then?\nAssistant: more") as server:
-        chat = chat_model(server, tmp_path)
+        chat = chat_model(server, tmp_path)  # the defaults: the stop strings, no frequency penalty
         assert chat.invoke("Storms?").content == "Aye, storms come."
         sent = server.last_request
-        assert sent["frequency_penalty"] == 0.3 and "\nUser:" in sent["stop"]
-        plain = load_chat_model(make_settings(tmp_path, tmp_path, llm_base_url=server.base_url,
-                                              llm_model=server.model, llm_frequency_penalty=0, llm_stop=[]))
-        plain.invoke("Storms?")
-        assert "frequency_penalty" not in server.last_request and "stop" not in server.last_request
+        assert "frequency_penalty" not in sent and "\nUser:" in sent["stop"]
+        penalised = load_chat_model(make_settings(tmp_path, tmp_path, llm_base_url=server.base_url,
+                                                  llm_model=server.model, llm_frequency_penalty=0.3, llm_stop=[]))
+        penalised.invoke("Storms?")
+        assert server.last_request["frequency_penalty"] == 0.3 and "stop" not in server.last_request
 
 
 def test_a_roleplay_reply_ends_after_a_few_sentences(gull, tmp_path):
