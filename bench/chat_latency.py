@@ -18,7 +18,7 @@ import statistics
 import time
 from pathlib import Path
 
-import _common as C  # noqa: F401  (sets sys.path and offline hub variables)
+import _common as C  # noqa: F401  (sets the offline hub variables)
 from langchain_chroma import Chroma
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.output_parsers import StrOutputParser
