@@ -81,7 +81,7 @@ def answer_question(
     no sentence of them holds much of what is asked, the answer opens by saying so itself (and the model's saying it
     again is left out). ``reader`` picks that sentence (default: ``DEFAULT_READER``)."""
     query = Query.parse(question)
-    found = library.retrieve(question, scope, k)
+    found = library.retrieve(query, scope, k)
     best = (reader or READERS.create(DEFAULT_READER)).lead(found.passages, query, found.rarity)
     if llm is None:
         text = retrieval_only_answer(found.passages, query, best)

@@ -45,7 +45,7 @@ from novelchat.index.store import (
 from novelchat.retrieval.fusion import Key, dense_weight, rank_in, rrf_fuse
 from novelchat.retrieval.passages import Passage, Retrieval, add_passage
 from novelchat.retrieval.scope import Scope
-from novelchat.text.query import query_tokens
+from novelchat.text.query import Query, query_tokens
 
 log = logging.getLogger(__name__)
 Mode = Literal["hybrid", "bm25", "dense"]
@@ -168,8 +168,10 @@ class Library:
             return None
 
     # --- retrieval ----------------------------------------------------------------------------------
-    def retrieve(self, question: str, scope: Scope, k: int = 5, mode: Mode = "hybrid") -> Retrieval:
-        """The k best passages for the question from the books in ``scope``, never past a book's chapter limit."""
+    def retrieve(self, question: str | Query, scope: Scope, k: int = 5, mode: Mode = "hybrid") -> Retrieval:
+        """The k best passages for the question from the books in ``scope``, never past a book's chapter limit (the
+        question is parsed once, here, unless the caller passes it parsed)."""
+        query = Query.parse(question)
         if not scope.read_to:
             raise NoIndexError("还没有索引任何书：先运行 python gen_chroma.py / nothing indexed yet: run gen_chroma.py")
         entries = [self.find_book(title) for title in scope.titles]
@@ -178,9 +180,9 @@ class Library:
         notes: list[str] = []
         rankings = []
         if mode in ("hybrid", "bm25"):
-            rankings.append(self._lexical_ranking(question, entries, depth, limits))
+            rankings.append(self._lexical_ranking(query, entries, depth, limits))
         if mode in ("hybrid", "dense"):
-            rankings.append(self._dense_ranking(question, entries, depth, limits, notes))
+            rankings.append(self._dense_ranking(query.text, entries, depth, limits, notes))
         by_id = {entry.book_id: entry for entry in entries}
         passages: list[Passage] = []
         weights = [1.0, dense_weight(*rankings)] if mode == "hybrid" else [1.0]
@@ -195,26 +197,26 @@ class Library:
                 lexical_rank=rank_in(rankings[0], (book_id, index)) if mode != "dense" else None,
                 dense_rank=rank_in(rankings[-1], (book_id, index)) if mode != "bm25" else None,
             ), loaded.text)
-        return Retrieval(passages, notes, self.rarity(question, entries))
+        return Retrieval(passages, notes, self.rarity(query, entries))
 
     def scope_of_all(self) -> Scope:
         """Every indexed book, read to the end (the command line's default; the app always passes the reader's)."""
         return Scope.whole(entry.title for entry in self.books())
 
-    def rarity(self, question: str, entries: list[BookEntry]) -> dict[str, float]:
+    def rarity(self, question: str | Query, entries: list[BookEntry]) -> dict[str, float]:
         """How rare each of the question's keywords is in the books (BM25 IDF, averaged over them)."""
         tokens = set(query_tokens(question))
         per_book = [self.loaded(entry).lexical.rarity(tokens) for entry in entries]
         return {token: sum(book[token] for book in per_book) / len(per_book) for token in tokens}
 
     def _lexical_ranking(
-        self, question: str, entries: list[BookEntry], depth: int, limits: dict[str, int | None]
+        self, query: Query, entries: list[BookEntry], depth: int, limits: dict[str, int | None]
     ) -> list[Key]:
         hits = []
         for entry in entries:
             loaded, max_chapter = self.loaded(entry), limits[entry.book_id]
             allowed = None if max_chapter is None else loaded.chapter <= max_chapter
-            hits += [(score, entry.book_id, index) for index, score in loaded.lexical.search(question, depth, allowed)]
+            hits += [(score, entry.book_id, index) for index, score in loaded.lexical.search(query, depth, allowed)]
         return [(book_id, index) for _, book_id, index in sorted(hits, key=lambda h: -h[0])[:depth]]
 
     def _dense_ranking(
