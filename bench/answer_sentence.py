@@ -15,8 +15,8 @@ ignored) is in:
 - lead: the one or two sentences the reply opens with (what the voice reads);
 - and, as the ceiling, whether it is in any of the k passages.
 
-It also counts how often the reply says the book does not seem to say: on these answerable questions (false
-alarms) and on tests/data/*_not_in_book.jsonl (questions the book does not answer). Same passages for all.
+Same passages for all. (Whether a reply may show that sentence as the answer, and the "not in the book" question,
+are bench/answer_trust.py's.)
 Targets: answer sentence >= 0.8 on the novella, >= 0.7 on 西游记.
 """
 
@@ -54,13 +54,13 @@ def index(name: str, text: str, folder: Path):
     return Library(settings)
 
 
-def figures(library, answerable: list[dict], unanswerable: list[dict], k: int, mode: str) -> dict[str, float]:
+def figures(library, answerable: list[dict], k: int, mode: str) -> dict[str, float]:
     """Shares of questions: answer in the baseline text / first sentence / lead; 'not said' notes."""
     from novelchat.answering.heuristic import lead
     from novelchat.answering.qa import snippet
     from novelchat.retrieval.evaluate import squash
 
-    counts = dict.fromkeys(["baseline", "sentence", "lead", "passages", "false_alarm", "said_not_in_book"], 0)
+    counts = dict.fromkeys(["baseline", "sentence", "lead", "passages"], 0)
     chars = dict.fromkeys(["baseline", "sentence"], 0)
     for item in answerable:
         found = library.retrieve(item["question"], library.scope_of_all(), k, mode)
@@ -72,27 +72,19 @@ def figures(library, answerable: list[dict], unanswerable: list[dict], k: int, m
         counts["sentence"] += any(a in squash(first) for a in answers)
         counts["lead"] += bool(best) and any(a in squash(best.text) for a in answers)
         counts["passages"] += any(a in squash(p.text) for p in found.passages for a in answers)
-        counts["false_alarm"] += not best or not best.answered
         chars["baseline"] += len(shown)
         chars["sentence"] += len(first)
-    for item in unanswerable:
-        found = library.retrieve(item["question"], library.scope_of_all(), k, mode)
-        best = lead(found.passages, item["question"], found.rarity)
-        counts["said_not_in_book"] += not best or not best.answered
     n = len(answerable)
-    shares = {key: value / n for key, value in counts.items() if key != "said_not_in_book"}
-    shares["said_not_in_book"] = counts["said_not_in_book"] / max(1, len(unanswerable))
+    shares = {key: value / n for key, value in counts.items()}
     shares |= {f"{key}_chars": value / n for key, value in chars.items()}
     return shares
 
 
-def report(title: str, n: int, m: int, f: dict[str, float], target: float | None) -> None:
+def report(title: str, n: int, f: dict[str, float], target: float | None) -> None:
     print(f"\n{title}: {n} questions")
     print(f"  answer in the first text shown   baseline (snippet of passage 1, {f['baseline_chars']:.0f} chars) "
           f"{f['baseline']:.3f}   answer sentence ({f['sentence_chars']:.0f} chars) {f['sentence']:.3f}   "
           f"lead (1-2 sentences) {f['lead']:.3f}   (in any of the passages: {f['passages']:.3f})")
-    print(f"  'the book does not seem to say': on these answerable questions {f['false_alarm']:.3f}; "
-          f"on {m} questions the book does not answer {f['said_not_in_book']:.3f}")
     if target is not None:
         print(f"  target: answer sentence >= {target} -> {C.verdict(f['sentence'] >= target)}")
     else:
@@ -115,21 +107,17 @@ def main() -> int:
         novella = index("青石镇的灯.txt", novella_text, work / "novella")
         xiyouji = index("西游记.txt", xiyouji_text, work / f"xiyouji-{args.chapters}")
         sets = [
-            ("sample novella", novella, read_jsonl(DATA / "novella_qa.jsonl"),
-             read_jsonl(DATA / "novella_not_in_book.jsonl"), 0.8),
-            (f"西游记 chapters 1-{args.chapters}", xiyouji, xiyouji_qa,
-             read_jsonl(DATA / "xiyouji_not_in_book.jsonl"), 0.7),
+            ("sample novella", novella, read_jsonl(DATA / "novella_qa.jsonl"), 0.8),
+            (f"西游记 chapters 1-{args.chapters}", xiyouji, xiyouji_qa, 0.7),
         ]
         n = args.held_out_chapters
         for book, name in HELD_OUT if n else ():
             questions = [item for item in read_jsonl(DATA / f"{name}_qa.jsonl") if item["chapter"] <= n]
             library = index(f"{book}.txt", C.head_chapters(C.book(book), n), work / f"{name}-{n}")
-            sets.append((f"{book} chapters 1-{n}", library, questions,
-                         read_jsonl(DATA / f"{name}_not_in_book.jsonl"), None))
+            sets.append((f"{book} chapters 1-{n}", library, questions, None))
         print(f"k={args.k}, mode={args.mode}")
-        for title, library, answerable, unanswerable, target in sets:
-            shares = figures(library, answerable, unanswerable, args.k, args.mode)
-            report(title, len(answerable), len(unanswerable), shares, target)
+        for title, library, answerable, target in sets:
+            report(title, len(answerable), figures(library, answerable, args.k, args.mode), target)
     return 0
 
 

@@ -1,5 +1,5 @@
-"""Retrieval-only replies a reader can trust: how often a sentence shown as the answer holds it, and how often the
-"the book does not seem to say" note is right when shown. Books split into fitted and held out.
+"""Retrieval-only replies a reader can trust: how often a sentence shown as the answer holds it, and whether any
+rule over the passages can say "the book does not seem to say" reliably. Books split into fitted and held out.
 
     python bench/answer_trust.py [--fit] [--first-run] [-k 5]
 
@@ -10,13 +10,15 @@ precision (share of those whose shown sentence(s) hold a gold answer, whitespace
 ``evaluate.squash``; a not-in-book question never counts as held), and the note's precision (share of the notes shown
 that were on a not-in-book question) and recall (share of not-in-book questions that got it). The baseline is the
 old behaviour in the same run: the lead always shown as the answer unless the old rule (best sentence holding < 0.17
-of the question) put the note instead. Goals on held-out books: answer-first precision >= 0.9; note precision >= 0.8.
+of the question) put the note instead. A reply without a model now never shows the note; ``separation`` is how well
+the best sentence's share of the question tells a not-in-book question from an answerable one (ROC AUC: 0.5 is
+chance), the signal such a rule would stand on. Goals on held-out books: answer-first precision >= 0.9; note
+precision >= 0.8.
 
 ``--fit`` refits on the ``fit`` sets only and prints the figures to store in the code: the logistic coefficients of
-``heuristic.CONFIDENCE`` (on ``heuristic.evidence``), ``reader.ANSWER_FIRST`` (the lowest threshold above which
-answer-first precision stays >= 0.9 on the fitted books) and ``AnswerKnobs.not_found`` (the highest share below which
-the note stays right >= 0.8 of the time on them; 0 turns it off). ``--first-run`` adds the sets written last by
-helpers who never saw the code.
+``heuristic.CONFIDENCE`` (on ``heuristic.evidence``) and ``reader.ANSWER_FIRST`` (the lowest threshold above which
+answer-first precision stays >= 0.9 on the fitted books). ``--first-run`` adds the sets written last by helpers who
+never saw the code.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import _common as C  # noqa: F401  (sets the offline environment first)
 import numpy as np
 import trust_data as T
 
-from novelchat.answering.heuristic import evidence, found_share, lead, score_sentences
+from novelchat.answering.heuristic import evidence, lead, score_sentences
 from novelchat.retrieval.evaluate import squash
 from novelchat.text.hanzi import is_chinese
 
@@ -44,11 +46,9 @@ class Row:
     answerable: bool
     holds: bool  # the lead's sentence(s) hold a gold answer
     shown: bool  # the reply presents them as the answer
-    note: bool  # the reply says the book does not seem to say
     old_shown: bool
     old_note: bool
     figures: tuple[float, float]  # heuristic.evidence
-    found: float  # heuristic.found_share
 
 
 def observe(qset: T.QuestionSet, k: int) -> list[Row]:
@@ -61,9 +61,8 @@ def observe(qset: T.QuestionSet, k: int) -> list[Row]:
         ranked = sorted(score_sentences(passages, question, rarity), key=lambda s: -s.score)
         holds = bool(best) and any(squash(a) in squash(best.text) for a in answers)
         old_note = not best or best.sentences[0].held < OLD_ANSWERED
-        rows.append(Row(bool(answers), holds, bool(best) and best.shown_as_answer, not best or not best.answered,
-                        not old_note, old_note, evidence(ranked) if ranked else (0.0, 0.0),
-                        found_share(passages, question, rarity)))
+        rows.append(Row(bool(answers), holds, bool(best) and best.shown_as_answer, not old_note, old_note,
+                        evidence(ranked) if ranked else (0.0, 0.0)))
     return rows
 
 
@@ -84,8 +83,19 @@ def line(title: str, rows: list[Row]) -> str:
                 f"recall {share(right, unanswerable)}")
 
     return (f"  {title:<24} n={len(rows) - unanswerable:>3}+{unanswerable:<2}  now: "
-            f"{figures(lambda r: r.shown, lambda r: r.note)}\n  {'':<24} {'':>7}  old: "
+            f"{figures(lambda r: r.shown, lambda r: False)}{separation(rows)}\n  {'':<24} {'':>7}  old: "
             f"{figures(lambda r: r.old_shown, lambda r: r.old_note)}")
+
+
+def separation(rows: list[Row]) -> str:
+    """How well a low share of the question in the best sentence marks a not-in-book question (ROC AUC), when the
+    rows hold both kinds."""
+    missing = [r.figures[0] for r in rows if not r.answerable]
+    held = [r.figures[0] for r in rows if r.answerable]
+    if not missing or not held:
+        return ""
+    auc = np.mean([(m < h) + 0.5 * (m == h) for m in missing for h in held])
+    return f" | separation {auc:.2f}"
 
 
 def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2) -> np.ndarray:
@@ -110,16 +120,8 @@ def fit(rows: list[Row]) -> None:
         if (p >= t).any() and y[p >= t].mean() < GOAL_PRECISION:
             break
         threshold = t
-    missing = np.array([not r.answerable for r in rows])
-    share_found = np.array([r.found for r in rows])
-    not_found = 0.0
-    for t in np.round(np.arange(0.01, 0.6, 0.01), 2):  # highest share such that the note stays right >= 0.8
-        fired = share_found < t
-        if fired.any() and missing[fired].mean() < GOAL_NOTE:
-            break
-        not_found = float(t) if fired.any() else not_found
     print(f"fitted on {len(rows)} questions: CONFIDENCE = Calibration(intercept={w[0]:.3f}, held={w[1]:.3f}, "
-          f"margin={w[2]:.3f}); ANSWER_FIRST = {threshold:.2f}; not_found = {not_found:.2f}")
+          f"margin={w[2]:.3f}); ANSWER_FIRST = {threshold:.2f}")
 
 
 def main() -> int:
@@ -149,12 +151,10 @@ def main() -> int:
         everything = [r for qset in chosen for r in observed[qset.name]]
         print(line(f"all {role}", everything))
         if role != T.FIT:
-            shown, noted = [r for r in everything if r.shown], [r for r in everything if r.note]
+            shown = [r for r in everything if r.shown]
             precision = sum(r.holds for r in shown) / len(shown) if shown else 1.0
-            note = sum(not r.answerable for r in noted) / len(noted) if noted else 1.0
             print(f"  goal answer-first precision >= {GOAL_PRECISION}: {C.verdict(precision >= GOAL_PRECISION)}; "
-                  f"note precision >= {GOAL_NOTE}: {C.verdict(note >= GOAL_NOTE)}"
-                  f"{' (never shown)' if not noted else ''}")
+                  f"note precision >= {GOAL_NOTE}: the note is never shown without a model")
     return 0
 
 

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
 
     # --- retrieval --------------------------------------------------------------------------
     top_k: int = Field(5, ge=1, description="Passages retrieved per question.")
+    answer_reader: Literal["heuristic"] = Field(
+        "heuristic",
+        description="What picks the answer sentence of a reply without a chat model (novelchat/answering/readers.py): "
+        "heuristic (rules, no model; it shows a sentence as the answer only when its calibrated confidence is high).",
+    )
 
     # --- chat model (novelchat/models) ---------------------------------------------------------------
     llm_backend: Literal["auto", "none", "transformers", "openai"] = Field(

@@ -1,5 +1,5 @@
 """Grounding a model's answer in the passages: citations NovelChat adds itself when the model writes none (small
-models rarely do), and whether the passages seem to hold an answer at all.
+models rarely do).
 
 Each sentence of the answer is matched against the passages it was given by shared words (English) and character
 pairs (Chinese); what the sentence adds to the question (112 in "it has 112 steps") decides, since the question's
@@ -14,11 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
-from novelchat.answering.reader import Lead
 from novelchat.retrieval.passages import Passage
 from novelchat.text.hanzi import simplified
 from novelchat.text.query import Query
-from novelchat.text.sentences import finished_sentence_ends, split_sentences
+from novelchat.text.sentences import split_sentences
 
 CITATION = re.compile(r"\[(\d{1,2})\]")
 _CITED = re.compile(r"\s*\[(\d{1,2})\]")  # a citation and the space before it
@@ -29,7 +28,6 @@ DECLINE = re.compile(  # an answer saying the passages do not hold it (the QA pr
     re.IGNORECASE,
 )
 MIN_SHARED = 2  # distinct features of the sentence a passage must hold to be cited
-MIN_WORDS_FOUND = 0.5  # an English question whose content words the passages mostly lack is not answered there
 _WORD = re.compile(r"[a-z0-9]+")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _STOP = set(
@@ -45,23 +43,6 @@ def features(text: str) -> set[str]:
     words = {w for w in _WORD.findall(lowered) if w not in _STOP and (len(w) > 2 or w.isdigit())}
     pairs = {run[i : i + 2] for run in _CJK_RUN.findall(lowered) for i in range(len(run) - 1)}
     return words | pairs
-
-
-def words_found(question: str | Query, passages: Sequence[Passage]) -> float:
-    """The share of the question's content words (Latin script; question words out) the passages hold."""
-    wanted = {f for f in features(Query.parse(question).blanked) if not _CJK_RUN.fullmatch(f)}
-    found = features(" ".join(p.text for p in passages))
-    return len(wanted & found) / len(wanted) if wanted else 1.0
-
-
-def supported(question: str | Query, passages: Sequence[Passage], best: Lead | None) -> bool:
-    """Whether the passages seem to hold an answer: the best answer sentence holds enough of the question
-    (the reader's ``Lead``), and, for a question in English, at least half of its content words appear in the passages
-    (English sentence scores alone let a name carry "What is Marta's favourite colour?")."""
-    if best is None or not best.answered:
-        return False
-    query = Query.parse(question)
-    return bool(_CJK_RUN.search(query.folded)) or words_found(query, passages) >= MIN_WORDS_FOUND
 
 
 def best_source(sentence: str, passages: Sequence[Passage], question: str | Query) -> int | None:
@@ -109,23 +90,6 @@ def declines(answer: str) -> bool:
     """Whether the answer opens by saying the passages do not hold the answer (in English or Chinese)."""
     first = split_sentences(answer)[:1]
     return bool(first and DECLINE.search(simplified(first[0])))
-
-
-def after_saying_so(pieces: Iterable[str]) -> Iterator[str]:
-    """A model's answer after NovelChat has already said the book does not seem to say: a first sentence saying it
-    again is left out; the rest, if any, streams as it comes."""
-    pieces = iter(pieces)
-    head = ""
-    for piece in pieces:
-        head += piece
-        if finished_sentence_ends(head):
-            break
-    ends = finished_sentence_ends(head)
-    if declines(head[: ends[0]] if ends else head):
-        head = head[ends[0]:].lstrip() if ends else ""
-    if head:
-        yield head
-    yield from pieces
 
 
 def with_citations(pieces: Iterable[str], passages: Sequence[Passage], question: str | Query) -> Iterator[str]:

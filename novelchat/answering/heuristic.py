@@ -11,8 +11,7 @@ A keyword further away in the same passage still counts a little: the passage is
 
 How sure it is (``Lead.confidence``) is a logistic function of two figures of that scoring, ``evidence``: the share
 of the question the best sentence holds and its margin over the runner-up; the coefficients (``CONFIDENCE``) are
-fitted by bench/answer_trust.py --fit. It says the book does not seem to say (``answered`` False) only when the
-passages hold almost none of the question's weighted keywords (``AnswerKnobs.not_found``, calibrated there too).
+fitted by bench/answer_trust.py --fit.
 """
 
 from __future__ import annotations
@@ -46,7 +45,6 @@ class AnswerKnobs:
     in_passage: float = 0.1  # a keyword elsewhere in the passage, more than two sentences away, counts this much
     focus: float = 2.0  # a keyword right beside the question word counts (1 + this) times as much; 2 chars away, half
     core_clause: float = 2.0  # keywords in the question's own clause (after 孙悟空学艺归来，) count this many times
-    not_found: float = 0.11  # passages holding less of the question's weighted keywords: the book does not seem to say
     runner_up: float = 0.8  # the second-best sentence joins the lead when it scores this much of the best
     tie_break: float = 0.001  # taken off a sentence's rank per passage number: of equals, the better passage's wins
 
@@ -67,7 +65,7 @@ class Calibration:
         return 1 / (1 + math.exp(-(self.intercept + self.held * held + self.margin * margin)))
 
 
-CONFIDENCE = Calibration(intercept=-1.528, held=1.051, margin=3.375)  # bench/answer_trust.py --fit
+CONFIDENCE = Calibration(intercept=-1.628, held=1.202, margin=3.562)  # bench/answer_trust.py --fit
 
 
 def sentences(text: str) -> list[str]:
@@ -162,17 +160,6 @@ def _weighted(
     return {term: rarity.get(term, 0.0) * boost for term, boost in weights.items()}
 
 
-def found_share(
-    passages: Sequence[Passage], question: str | Query, rarity: Mapping[str, float] | None = None,
-    knobs: AnswerKnobs = KNOBS,
-) -> float:
-    """The share of the question's weighted keywords found anywhere in the passages (0..1)."""
-    folded = [simplified(p.text) for p in passages]
-    weighted = _weighted(Query.parse(question), folded, rarity, knobs)
-    text = _matchable(" ".join(folded))
-    return sum(w for term, w in weighted.items() if term in text) / (sum(weighted.values()) or 1.0)
-
-
 def evidence(ranked: Sequence[Sentence]) -> tuple[float, float]:
     """The figures confidence is computed from, for sentences best first: the share of the question the best one
     holds (capped at 2: the answer's shape doubles it) and its margin over the best other sentence (0..1)."""
@@ -200,16 +187,14 @@ def lead(
     knobs: AnswerKnobs = KNOBS,
 ) -> Lead | None:
     """The sentence that best answers, and the runner-up when it scores nearly as well and says something else, with
-    the calibrated confidence that they hold the answer; ``answered`` is False when the passages hold almost none of
-    what the question asks. None when nothing to show."""
+    the calibrated confidence that they hold the answer. None when nothing to show."""
     ranked = sorted(score_sentences(passages, question, rarity, knobs), key=lambda s: -s.score)
     if not ranked:
         return None
     best = ranked[0]
     runner = next((s for s in ranked[1:] if s.text != best.text), None)
     chosen = [best] + ([runner] if runner and runner.score >= knobs.runner_up * best.score > 0 else [])
-    answered = found_share(passages, question, rarity, knobs) >= knobs.not_found
-    return Lead(chosen, answered, CONFIDENCE.probability(*evidence(ranked)))
+    return Lead(chosen, CONFIDENCE.probability(*evidence(ranked)))
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ model, or, with none, the answer sentence a reader picks and the passages where 
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -13,7 +12,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
-from novelchat.answering.grounding import after_saying_so, supported, with_citations
+from novelchat.answering.grounding import with_citations
 from novelchat.answering.reader import Lead, Reader
 from novelchat.answering.readers import DEFAULT_READER, READERS
 from novelchat.answering.turn import ChatTurn, guarded, trim_history
@@ -46,7 +45,6 @@ Passages:
 {passages}"""
 
 NOTHING_FOUND = ("书中没有找到相关段落。", "Nothing in the book matches.")
-NOT_SAID = ("书中似乎没有提到这一点。", "The book does not seem to say.")
 PASSAGES_ONLY = ("以下是书中与问题最相关的段落：", "The passages most related to your question:")
 SNIPPET_CHARS = 120  # of each passage in a retrieval-only reply
 _PARTICLES = frozenset("的了是吗呢吧啊呀么")  # a character bigram holding one (伯的, 的黄) is no word to highlight
@@ -77,9 +75,9 @@ def answer_question(
     reader: Reader | None = None,
 ) -> ChatTurn:
     """QA within the reader's scope: retrieve, then stream a grounded answer citing [n] (or, with no model, the
-    passages). The model is asked to say the book does not seem to say when the passages do not hold the answer; when
-    no sentence of them holds much of what is asked, the answer opens by saying so itself (and the model's saying it
-    again is left out). ``reader`` picks that sentence (default: ``DEFAULT_READER``)."""
+    passages and the answer sentence ``reader`` picks, when it is sure enough). The model is asked to say the book
+    does not seem to say when the passages do not hold the answer: that call is the model's alone. ``reader``:
+    ``DEFAULT_READER`` when None (the app and the CLI pass the one ``Settings.answer_reader`` names)."""
     query = Query.parse(question)
     found = library.retrieve(query, scope, k)
     best = (reader or READERS.create(DEFAULT_READER)).lead(found.passages, query, found.rarity)
@@ -95,40 +93,34 @@ def answer_question(
         "book": title, "limit": scope.describe(english), "passages": format_passages(found.passages),
         "k": len(found.passages), "question": question, "history": trim_history(history, history_budget),
     })
-    if supported(query, found.passages, best):
-        pieces = with_citations(stream, found.passages, query)
-    else:  # the passages hold little of what is asked: say so first
-        pieces = itertools.chain([f"（{' / '.join(NOT_SAID)}）\n\n"],
-                                 with_citations(after_saying_so(stream), found.passages, query))
-    return ChatTurn(found.passages, found.notes, guarded(pieces))
+    return ChatTurn(found.passages, found.notes, guarded(with_citations(stream, found.passages, query)))
 
 
 def retrieval_only_answer(passages: Sequence[Passage], question: str | Query, best: Lead | None) -> str:
     """What the reader sees with no chat model. When the reader is confident (``Lead.shown_as_answer``): the answer
     sentence, cited, then the passages. Otherwise only the passages, said plainly to be the most related ones, no
-    sentence presented as the answer; the "does not seem to say" note first when the reader judges so. Each passage
-    is cut where the question's words are."""
+    sentence presented as the answer, and no claim that the book does not say. Each passage is cut where the
+    question's words are."""
     if not passages:
         return " / ".join(NOTHING_FOUND)
     query = Query.parse(question)
     if best is not None and best.shown_as_answer:
         lines = [f"（仅检索模式）{best.cited}", "最相关的原文段落：/ the best passages:"]
     else:
-        note = f"{_say(NOT_SAID, query)} " if best is None or not best.answered else ""
-        lines = [f"（仅检索模式）{note}{_say(PASSAGES_ONLY, query)}"]
+        lines = [f"（仅检索模式）{_say(PASSAGES_ONLY, query)}"]
     lines += [f"[{n}] {p.citation}：{snippet(p.text, query)}" for n, p in enumerate(passages, 1)]
     return "\n\n".join(lines)
 
 
 def spoken_answer(best: Lead | None, question: str | Query) -> str:
     """What the voice reads of a retrieval-only reply: the answer sentence alone (no citations) when one is shown as
-    the answer, else one short line: the "does not seem to say" note, or that these are the related passages."""
+    the answer, else one short line: that these are the related passages."""
     query = Query.parse(question)
     if best is None:
         return _say(NOTHING_FOUND, query)
     if best.shown_as_answer:
         return best.text
-    return _say(NOT_SAID, query) if not best.answered else _say(PASSAGES_ONLY, query).rstrip("：:")
+    return _say(PASSAGES_ONLY, query).rstrip("：:")
 
 
 def _say(pair: tuple[str, str], query: Query) -> str:

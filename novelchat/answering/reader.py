@@ -5,7 +5,9 @@ A reader is any object with ``lead(passages, query, rarity)``; the ones NovelCha
 
 A lead's ``confidence`` is a probability (calibrated by bench/answer_trust.py on books split into fitted and held
 out): that the sentence(s) shown as the answer hold it. A reply presents them as the answer only at
-``ANSWER_FIRST`` or above; ``answered`` False is the reader's own, separately calibrated, "not in the book" call."""
+``ANSWER_FIRST`` or above. A reader never says the book does not answer: no rule over the passages made that call
+right often enough on books it was not fitted on (bench/answer_trust.py), so only a chat model that reads them says
+it."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from novelchat.text.query import Query
 
 # A lead is shown as the answer at this confidence or above: the lowest threshold at which answer-first precision
 # stays >= 0.9 on the fitted books (bench/answer_trust.py --fit chooses it).
-ANSWER_FIRST = 0.78
+ANSWER_FIRST = 0.80
 
 
 @dataclass
@@ -34,11 +36,9 @@ class Sentence:
 
 @dataclass
 class Lead:
-    """The best sentence(s) of the passages; ``confidence``, the probability (0..1) that they hold the answer;
-    ``answered`` False when the reader judges the passages do not answer at all (the "not in the book" note)."""
+    """The best sentence(s) of the passages; ``confidence``, the probability (0..1) that they hold the answer."""
 
     sentences: list[Sentence]
-    answered: bool
     confidence: float = 0.0
 
     @property

@@ -12,6 +12,7 @@ from langchain_core.messages import BaseMessage
 from streamlit.delta_generator import DeltaGenerator
 
 from novelchat.answering.qa import answer_question, highlight
+from novelchat.answering.readers import READERS
 from novelchat.answering.turn import ChatTurn, to_messages
 from novelchat.config import Settings
 from novelchat.retrieval.library import Library
@@ -90,7 +91,8 @@ def reply(
                               history_budget=settings.history_token_budget,
                               max_sentences=settings.roleplay_max_sentences)
     return answer_question(prompt, library, llm, choices["scope"], k=choices["top_k"], history=history,
-                           history_budget=settings.history_token_budget)
+                           history_budget=settings.history_token_budget,
+                           reader=READERS.create(settings.answer_reader))
 
 
 def avatar(role: str, choices: dict) -> str | None:

@@ -4,9 +4,8 @@ the chains, on an original English story. Greedy decoding, so each run says the 
 
 SmolLM2 is tiny: it answers simple factual questions from the passages, but it never writes [n] citations itself
 and never says that the passages lack an answer (tried: the Chinese prompt, a bilingual one, English-only ones,
-examples in the prompt). NovelChat covers both: it cites the passage each answer sentence stands on
-(grounding.py), and opens the answer with "the book does not seem to say" when the passages hold little of the
-question (answering.heuristic.lead).
+examples in the prompt). NovelChat cites the passage each answer sentence stands on itself (grounding.py); saying
+that the book does not answer stays the model's call (no rule over the passages made it right often enough).
 """
 
 from __future__ import annotations
@@ -139,10 +138,14 @@ def test_answers_cite_the_passage_that_holds_the_fact(ask):
         assert cited and fact.lower() in turn.passages[cited[0] - 1].text.lower(), answer
 
 
-def test_a_question_the_book_cannot_answer_is_declined(ask):
-    _, answer = ask("What is Marta's favourite colour?")
-    assert "The book does not seem to say" in answer
-    for question, _ in QUESTIONS[:2]:  # answerable ones carry no such note
+def test_a_question_the_book_cannot_answer_gets_no_note_before_the_model_speaks(ask):
+    """No rule of NovelChat's opens the answer with "the book does not seem to say" (none was right often enough on
+    books it was not fitted on); saying it is the model's call. Whatever SmolLM2 makes up cites only what it was
+    given, and an answerable question is never told the book does not say."""
+    turn, answer = ask("What is Marta's favourite colour?")
+    assert not answer.startswith("（") and answer.strip(), answer
+    assert all(1 <= int(n) <= len(turn.passages) for n in CITATION.findall(answer)), answer
+    for question, _ in QUESTIONS[:2]:
         assert "does not seem to say" not in ask(question)[1]
 
 

@@ -1,13 +1,13 @@
 """The answer-reader contract and the retrieval-only reply built on it: a calibrated confidence (0..1), a sentence
 presented as the answer only at ``ANSWER_FIRST`` or above, otherwise the passages said plainly to be the most related
-ones, and the "does not seem to say" note only when the reader's not-found rule fires. Hand-made passages."""
+ones, and never a claim that the book does not say. Hand-made passages."""
 
 from __future__ import annotations
 
 import pytest
 
-from novelchat.answering.heuristic import found_share, lead
-from novelchat.answering.qa import NOT_SAID, PASSAGES_ONLY, retrieval_only_answer, spoken_answer
+from novelchat.answering.heuristic import lead
+from novelchat.answering.qa import PASSAGES_ONLY, retrieval_only_answer, spoken_answer
 from novelchat.answering.reader import ANSWER_FIRST, Lead, Sentence
 from novelchat.retrieval.passages import Passage
 
@@ -23,8 +23,8 @@ PASSAGES = [
 ]
 
 
-def a_lead(confidence: float, answered: bool = True) -> Lead:
-    return Lead([Sentence(1, "灯罩纸刷了五遍桐油，晾在院子里。", 1.0, 1.0)], answered, confidence)
+def a_lead(confidence: float) -> Lead:
+    return Lead([Sentence(1, "灯罩纸刷了五遍桐油，晾在院子里。", 1.0, 1.0)], confidence)
 
 
 @pytest.mark.parametrize("question", ["林晓给灯罩纸刷了几遍桐油？", "周怀德要把灯挂在哪里？", "林晓养的猫叫什么？",
@@ -57,16 +57,12 @@ def test_below_the_threshold_only_the_related_passages_are_shown_no_sentence_as_
     assert spoken_answer(best, question) == header.rstrip("：:")  # a short line, not the sentence
 
 
-def test_the_note_comes_only_when_the_not_found_rule_fires():
-    question = "林晓给灯罩纸刷了几遍桐油？"
-    assert NOT_SAID[0] not in retrieval_only_answer(PASSAGES, question, a_lead(0.1, answered=True))
-    noted = retrieval_only_answer(PASSAGES, question, a_lead(0.1, answered=False))
-    assert noted.startswith(f"（仅检索模式）{NOT_SAID[0]} {PASSAGES_ONLY[0]}")
-    assert spoken_answer(a_lead(0.1, answered=False), question) == NOT_SAID[0]
-
-
-def test_the_heuristic_says_not_found_only_when_the_passages_hold_almost_none_of_the_question():
+def test_no_reply_without_a_model_says_the_book_does_not_answer():
+    """The reader only ranks: even passages holding none of the question get no "the book does not say" (no rule over
+    passages made that call right often enough on books it was not fitted on: bench/answer_trust.py)."""
     missing = "沈墨舟会弹什么乐器？"  # none of its words are in the passages
-    assert found_share(PASSAGES, missing) < 0.11 and not lead(PASSAGES, missing).answered
-    asked = "林晓给灯罩纸刷了几遍桐油？"
-    assert found_share(PASSAGES, asked) > 0.5 and lead(PASSAGES, asked).answered
+    best = lead(PASSAGES, missing)
+    text = retrieval_only_answer(PASSAGES, missing, best)
+    assert not best.shown_as_answer and text.startswith(f"（仅检索模式）{PASSAGES_ONLY[0]}")
+    assert "没有提到" not in text and "does not" not in text
+    assert spoken_answer(best, missing) == PASSAGES_ONLY[0].rstrip("：")

@@ -7,7 +7,6 @@ import pytest
 
 from novelchat.answering.grounding import (
     CITATION,
-    after_saying_so,
     declines,
     known_citations,
     with_citations,
@@ -69,11 +68,3 @@ def test_a_reply_saying_the_passages_lack_the_answer_is_recognised_and_cited_now
 def test_an_answer_is_no_decline():
     for answer in ("The lighthouse has 112 steps.", "Marta says the storm is not in the book she reads. Odd.", ""):
         assert not declines(answer)
-
-
-def test_after_novelchat_said_so_the_models_saying_it_again_is_left_out():
-    said_again = ["The book does", " not seem to say.", " But Marta", " climbs 112 steps."]
-    assert "".join(after_saying_so(said_again)) == "But Marta climbs 112 steps."
-    assert "".join(after_saying_so(["书中似乎没有提到", "这一点。"])) == ""
-    answer = ["Marta climbs ", "112 steps.", " Every evening."]
-    assert "".join(after_saying_so(answer)) == "Marta climbs 112 steps. Every evening."

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from novelchat.answering.grounding import words_found
 from novelchat.answering.heuristic import emphasis
 from novelchat.answering.qa import highlight
-from novelchat.retrieval.passages import Passage
 from novelchat.text.query import Query, query_tokens
 
 QUESTIONS = ["灯能打几折？", "属于哪一国？", "何伯的黄狗叫什么名字？", "哪吒用什么兵器？", "林晓给灯罩纸刷了几遍桐油？",
@@ -41,8 +39,6 @@ def test_highlights_mark_the_keywords_not_the_question_words():
     assert marked and all(piece in Query.parse("这盏灯能打几折？").keywords for piece in marked)
 
 
-def test_the_question_is_folded_once_and_the_english_check_skips_question_words():
+def test_the_question_is_folded_once():
     query = Query.parse("望河樓的燈是哪天滅的？")
     assert query.folded == "望河楼的灯是哪天灭的？" and "灯" in query.keywords and "天" not in query.keywords
-    passages = [Passage("b", "Tales", 1, "I", 0, 0, "Silas Quill built the lighthouse.")]
-    assert words_found("Who built the lighthouse?", passages) == 1.0  # "who" is no content word
