@@ -4,7 +4,9 @@ rule over the passages can say "the book does not seem to say" reliably. Books s
     python bench/answer_trust.py [--fit] [--first-run] [-k 5]
 
 The question sets and their keyword-only (BM25) passages come from bench/trust_data.py (cached under
-bench/out/trust/). For every set it prints: n (answerable + not-in-book questions), answer-first coverage (share of
+bench/out/trust/). For every set it prints: n (answerable + not-in-book questions), visible (share of the answerable
+questions whose reply holds a gold answer anywhere in its text: the sentence shown as the answer or the passages as
+cut), answer-first coverage (share of
 all questions whose reply opens with a sentence presented as the answer: ``Lead.shown_as_answer``), answer-first
 precision (share of those whose shown sentence(s) hold a gold answer, whitespace, punctuation and 繁/简 folded:
 ``evaluate.squash``; a not-in-book question never counts as held), and the note's precision (share of the notes shown
@@ -32,6 +34,7 @@ import numpy as np
 import trust_data as T
 
 from novelchat.answering.heuristic import evidence, lead, score_sentences
+from novelchat.answering.qa import SNIPPET_CHARS, retrieval_only_answer, snippet
 from novelchat.retrieval.evaluate import squash
 from novelchat.text.hanzi import is_chinese
 
@@ -46,6 +49,8 @@ class Row:
     answerable: bool
     holds: bool  # the lead's sentence(s) hold a gold answer
     shown: bool  # the reply presents them as the answer
+    visible: bool  # a gold answer is in the reply's text (the answer sentence or the passages as cut)
+    old_visible: bool  # ... in the old reply (each passage cut where the question's words are, 120 characters)
     old_shown: bool
     old_note: bool
     figures: tuple[float, float]  # heuristic.evidence
@@ -61,9 +66,17 @@ def observe(qset: T.QuestionSet, k: int) -> list[Row]:
         ranked = sorted(score_sentences(passages, question, rarity), key=lambda s: -s.score)
         holds = bool(best) and any(squash(a) in squash(best.text) for a in answers)
         old_note = not best or best.sentences[0].held < OLD_ANSWERED
-        rows.append(Row(bool(answers), holds, bool(best) and best.shown_as_answer, not old_note, old_note,
-                        evidence(ranked) if ranked else (0.0, 0.0)))
+        reply = retrieval_only_answer(passages, question, best)
+        old_reply = " ".join([best.text if best else "", *(snippet(p.text, question, None, SNIPPET_CHARS)
+                                                           for p in passages)])
+        rows.append(Row(bool(answers), holds, bool(best) and best.shown_as_answer, seen(answers, reply),
+                        seen(answers, old_reply), not old_note, old_note, evidence(ranked) if ranked else (0.0, 0.0)))
     return rows
+
+
+def seen(answers: list[str], reply: str) -> bool:
+    """Whether a gold answer is in the reply's text (folded as ``squash`` does)."""
+    return any(squash(a) in squash(reply) for a in answers)
 
 
 def share(part: int, whole: int) -> str:
@@ -73,18 +86,20 @@ def share(part: int, whole: int) -> str:
 def line(title: str, rows: list[Row]) -> str:
     """The figures of one set or group: now, then the baseline."""
     unanswerable = sum(not r.answerable for r in rows)
+    answerable = len(rows) - unanswerable
 
-    def figures(shown, note) -> str:
+    def figures(shown, note, visible) -> str:
         picked = [r for r in rows if shown(r)]
         noted = [r for r in rows if note(r)]
         right = sum(not r.answerable for r in noted)
-        return (f"coverage {share(len(picked), len(rows))} precision {share(sum(r.holds for r in picked), len(picked))}"
+        return (f"visible {share(sum(visible(r) for r in rows if r.answerable), answerable)} | "
+                f"coverage {share(len(picked), len(rows))} precision {share(sum(r.holds for r in picked), len(picked))}"
                 f" | note shown {len(noted):>3} precision {share(right, len(noted))} "
                 f"recall {share(right, unanswerable)}")
 
-    return (f"  {title:<24} n={len(rows) - unanswerable:>3}+{unanswerable:<2}  now: "
-            f"{figures(lambda r: r.shown, lambda r: False)}{separation(rows)}\n  {'':<24} {'':>7}  old: "
-            f"{figures(lambda r: r.old_shown, lambda r: r.old_note)}")
+    return (f"  {title:<24} n={answerable:>3}+{unanswerable:<2}  now: "
+            f"{figures(lambda r: r.shown, lambda r: False, lambda r: r.visible)}{separation(rows)}\n"
+            f"  {'':<24} {'':>7}  old: {figures(lambda r: r.old_shown, lambda r: r.old_note, lambda r: r.old_visible)}")
 
 
 def separation(rows: list[Row]) -> str:

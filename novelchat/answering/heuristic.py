@@ -194,7 +194,10 @@ def lead(
     best = ranked[0]
     runner = next((s for s in ranked[1:] if s.text != best.text), None)
     chosen = [best] + ([runner] if runner and runner.score >= knobs.runner_up * best.score > 0 else [])
-    return Lead(chosen, CONFIDENCE.probability(*evidence(ranked)))
+    anchors: dict[int, str] = {}
+    for sentence in ranked:
+        anchors.setdefault(sentence.number, sentence.text)
+    return Lead(chosen, CONFIDENCE.probability(*evidence(ranked)), anchors)
 
 
 @dataclass(frozen=True)

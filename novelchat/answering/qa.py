@@ -46,7 +46,9 @@ Passages:
 
 NOTHING_FOUND = ("书中没有找到相关段落。", "Nothing in the book matches.")
 PASSAGES_ONLY = ("以下是书中与问题最相关的段落：", "The passages most related to your question:")
-SNIPPET_CHARS = 120  # of each passage in a retrieval-only reply
+SNIPPET_CHARS = 120  # of each passage in a retrieval-only reply (Chinese)
+SNIPPET_CHARS_LATIN = 300  # the same for a passage in a Latin script: about as much said (bench/answer_trust.py)
+_ANCHOR_LEAD = 6  # a cut starts this share of its width before its anchor sentence
 _PARTICLES = frozenset("的了是吗呢吧啊呀么")  # a character bigram holding one (伯的, 的黄) is no word to highlight
 
 
@@ -99,8 +101,8 @@ def answer_question(
 def retrieval_only_answer(passages: Sequence[Passage], question: str | Query, best: Lead | None) -> str:
     """What the reader sees with no chat model. When the reader is confident (``Lead.shown_as_answer``): the answer
     sentence, cited, then the passages. Otherwise only the passages, said plainly to be the most related ones, no
-    sentence presented as the answer, and no claim that the book does not say. Each passage is cut where the
-    question's words are."""
+    sentence presented as the answer, and no claim that the book does not say. Each passage is cut around its best
+    sentence (the reader's ``Lead.anchors``), else where the question's words are."""
     if not passages:
         return " / ".join(NOTHING_FOUND)
     query = Query.parse(question)
@@ -108,7 +110,8 @@ def retrieval_only_answer(passages: Sequence[Passage], question: str | Query, be
         lines = [f"（仅检索模式）{best.cited}", "最相关的原文段落：/ the best passages:"]
     else:
         lines = [f"（仅检索模式）{_say(PASSAGES_ONLY, query)}"]
-    lines += [f"[{n}] {p.citation}：{snippet(p.text, query)}" for n, p in enumerate(passages, 1)]
+    anchors = best.anchors if best is not None else {}
+    lines += [f"[{n}] {p.citation}：{snippet(p.text, query, anchors.get(n))}" for n, p in enumerate(passages, 1)]
     return "\n\n".join(lines)
 
 
@@ -128,11 +131,21 @@ def _say(pair: tuple[str, str], query: Query) -> str:
     return pair[0] if is_chinese(query.text) else pair[1]
 
 
-def snippet(text: str, question: str | Query, width: int = SNIPPET_CHARS) -> str:
-    """About ``width`` characters of the passage where most of the question's words fall (as search engines show)."""
+def snippet(text: str, question: str | Query, anchor: str | None = None, width: int | None = None) -> str:
+    """About ``width`` characters of the passage (default ``SNIPPET_CHARS``; ``SNIPPET_CHARS_LATIN`` without
+    Chinese): around ``anchor``, a sentence of it, when given; else where most of the question's words fall (as
+    search engines show)."""
     flat = re.sub(r"\s+", " ", text.strip())
+    width = width or (SNIPPET_CHARS if is_chinese(flat) else SNIPPET_CHARS_LATIN)
     if len(flat) <= width:
         return flat
+    at = flat.find(re.sub(r"\s+", " ", anchor.strip())) if anchor else -1
+    start = max(0, min(at - width // _ANCHOR_LEAD, len(flat) - width)) if at >= 0 else _densest(flat, question, width)
+    return ("…" if start else "") + flat[start: start + width] + ("…" if start + width < len(flat) else "")
+
+
+def _densest(flat: str, question: str | Query, width: int) -> int:
+    """Where a ``width``-character window of ``flat`` holds most of the question's words."""
     matches, at = [], 0
     for piece, hit in highlight(flat, question):
         if hit:
@@ -146,8 +159,7 @@ def snippet(text: str, question: str | Query, width: int = SNIPPET_CHARS) -> str
         return sum(len(word) / counts[word] for word in inside)
 
     starts = [max(0, min(pos - width // 5, len(flat) - width)) for pos, _ in matches] or [0]
-    start = max(starts, key=lambda s: (covered(s), -s))
-    return ("…" if start else "") + flat[start: start + width] + ("…" if start + width < len(flat) else "")
+    return max(starts, key=lambda s: (covered(s), -s))
 
 
 def highlight(text: str, question: str | Query) -> list[tuple[str, bool]]:

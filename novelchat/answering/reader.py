@@ -12,7 +12,7 @@ it."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from novelchat.retrieval.passages import Passage
@@ -36,10 +36,12 @@ class Sentence:
 
 @dataclass
 class Lead:
-    """The best sentence(s) of the passages; ``confidence``, the probability (0..1) that they hold the answer."""
+    """The best sentence(s) of the passages; ``confidence``, the probability (0..1) that they hold the answer;
+    ``anchors``, each passage's own best sentence by its number (what a reply cuts that passage around)."""
 
     sentences: list[Sentence]
     confidence: float = 0.0
+    anchors: dict[int, str] = field(default_factory=dict)
 
     @property
     def shown_as_answer(self) -> bool:

@@ -7,7 +7,14 @@ from __future__ import annotations
 import pytest
 
 from novelchat.answering.heuristic import lead
-from novelchat.answering.qa import PASSAGES_ONLY, retrieval_only_answer, spoken_answer
+from novelchat.answering.qa import (
+    PASSAGES_ONLY,
+    SNIPPET_CHARS,
+    SNIPPET_CHARS_LATIN,
+    retrieval_only_answer,
+    snippet,
+    spoken_answer,
+)
 from novelchat.answering.reader import ANSWER_FIRST, Lead, Sentence
 from novelchat.retrieval.passages import Passage
 
@@ -66,3 +73,27 @@ def test_no_reply_without_a_model_says_the_book_does_not_answer():
     assert not best.shown_as_answer and text.startswith(f"（仅检索模式）{PASSAGES_ONLY[0]}")
     assert "没有提到" not in text and "does not" not in text
     assert spoken_answer(best, missing) == PASSAGES_ONLY[0].rstrip("：")
+
+
+LONG = passage("林晓在灯铺里糊灯罩，一糊就是一整天。" * 6 + "那盏灯后来挂在望河楼上，三年没有灭过。"
+               + "院子里晾着新糊的灯罩。" * 6)
+
+
+def test_each_passage_is_cut_around_its_best_sentence():
+    """The reader's best sentence of each passage (``Lead.anchors``) is what the reply shows of it, even where the
+    question's words crowd elsewhere (灯罩 fills the passage; the answer sentence holds 望河楼)."""
+    question = "那盏灯挂在望河楼上多久没灭？"
+    best = lead([LONG, *PASSAGES], question)
+    assert best.anchors[1] == "那盏灯后来挂在望河楼上，三年没有灭过。"
+    assert set(best.anchors) == {1, 2, 3, 4}
+    text = retrieval_only_answer([LONG, *PASSAGES], question, best)
+    first_passage = next(part for part in text.split("\n\n") if part.startswith("[1] "))
+    assert "三年没有灭过" in first_passage
+
+
+def test_an_english_passage_is_cut_about_as_long_in_reading_as_a_chinese_one():
+    english = passage(" ".join(f"Sentence {n} tells of the lamp on the hill and the keeper's long night." for n in
+                               range(12)))
+    cut = snippet(english.text, "What happened at the lamp?")
+    assert SNIPPET_CHARS_LATIN - 5 <= len(cut.strip("…")) <= SNIPPET_CHARS_LATIN
+    assert len(snippet(LONG.text, "灯罩").strip("…")) == SNIPPET_CHARS
