@@ -10,7 +10,7 @@ from novelchat.config import get_settings
 from novelchat.ui.audio_input import spoken_question
 from novelchat.ui.cast_page import cast_panel
 from novelchat.ui.conversation import conversation, export_button
-from novelchat.ui.i18n import choose_language, texts
+from novelchat.ui.i18n import choose_language, for_page, texts
 from novelchat.ui.model_loading import POLL_S, loading_notice
 from novelchat.ui.sidebar import sidebar, status_panel
 from novelchat.ui.state import (
@@ -38,7 +38,7 @@ def main() -> None:
     cast_panel(library, choices["book"], choices["scope"], lang == "en")
     llm, llm_error = chat_model(settings)
     if llm_error:
-        st.warning(llm_error)
+        st.warning(for_page(llm_error))
     loader = model_loader(settings)
     st.fragment(loading_notice, run_every=POLL_S if loader.loading else None)(loader, st.session_state["page_runs"], t)
     if not choices["titles"]:

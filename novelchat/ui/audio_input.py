@@ -11,6 +11,7 @@ from novelchat.asr import asr_backend, initial_prompt, transcribe
 from novelchat.asr.transcribers import whisper_missing
 from novelchat.config import Settings
 from novelchat.roleplay.cards import Persona
+from novelchat.ui.i18n import for_page
 from novelchat.ui.messages import friendly_message
 from novelchat.ui.state import cards
 
@@ -29,7 +30,7 @@ def spoken_question(choices: dict, settings: Settings, t: dict) -> str | None:
         with st.spinner(t["transcribing"]):
             return transcribe(recording.getvalue(), settings, initial_prompt(names_in_view(choices, settings)))
     except Exception as error:  # one line; friendly_message logs what is a bug
-        st.warning(friendly_message(error))
+        st.warning(for_page(friendly_message(error)))
         return None
 
 

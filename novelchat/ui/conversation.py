@@ -18,6 +18,7 @@ from novelchat.config import Settings
 from novelchat.retrieval.library import Library
 from novelchat.roleplay.cards import Persona
 from novelchat.roleplay.chains import roleplay_reply
+from novelchat.ui.i18n import for_page
 from novelchat.ui.messages import friendly_message
 from novelchat.ui.speech import ReplyVoice, start_speech
 from novelchat.ui.transcript import transcript_markdown
@@ -73,7 +74,7 @@ def respond(asked: list[dict], choices: dict, library: Library, llm: BaseChatMod
                 show_text(shown, "".join(written), verbatim)
             audio = voice.finish()
         except Exception as error:  # the reader gets one line, never a traceback; friendly_message logs a bug
-            written.append(("\n\n" if written else "") + f"⚠️ {friendly_message(error)}")
+            written.append(("\n\n" if written else "") + f"⚠️ {for_page(friendly_message(error))}")
             show_text(shown if shown is not None else st.empty(), "".join(written), verbatim)
         sources = [{"citation": p.citation, "parts": highlight(p.text.strip(), prompt)} for p in turn.passages]
         sources_panel(sources, t)

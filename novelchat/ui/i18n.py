@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from novelchat.index.store import BookEntry
 from novelchat.ui.state import book_language
 
 LANGUAGES = ("zh", "en")
+_BILINGUAL = re.compile(r"(?P<zh>.*?[\u3400-\u9fff].*?) / (?P<en>[^\u3400-\u9fff]+)", re.DOTALL)
 TEXT = {
     "zh": {
         "title": "书聊", "book": "书", "all_books": "全部书", "mode": "模式", "qa": "问答", "roleplay": "角色扮演",
@@ -73,6 +75,14 @@ ADD_MODEL_HELP = """任选一种 / any one of:
 def texts() -> dict[str, str]:
     """The words of the page's language (:func:`choose_language`; Chinese until one is set)."""
     return TEXT[st.session_state.get("lang", "zh")]
+
+
+def for_page(line: str, lang: str | None = None) -> str:
+    """A one-line "中文 / English" message (statuses, errors) as the page shows it: only the English half on an
+    English page; whole on a Chinese one (the English half often holds details the Chinese one leaves out)."""
+    match = _BILINGUAL.fullmatch(line)
+    english = (lang or st.session_state.get("lang", "zh")) == "en"
+    return match.group("en") if english and match else line
 
 
 def page_language(chosen: str | None, book_languages: Sequence[str]) -> str:

@@ -12,7 +12,7 @@ from novelchat.retrieval.scope import Scope
 from novelchat.roleplay.card_draft import CardDraftError, draft_card, save_card
 from novelchat.roleplay.cards import Persona, parse_card
 from novelchat.ui.cast_page import cast_personas, cast_so_far
-from novelchat.ui.i18n import ADD_MODEL_HELP, LANGUAGES, keep_language
+from novelchat.ui.i18n import ADD_MODEL_HELP, LANGUAGES, for_page, keep_language
 from novelchat.ui.indexing import library_panel
 from novelchat.ui.messages import friendly_message
 from novelchat.ui.state import cards, chat_model, clear_conversation, open_library, server_status
@@ -110,7 +110,7 @@ def new_character_panel(settings: Settings, titles: list[str], book: str | None,
                      format_func=lambda title: f"《{title}》")
         st.button(t["create"], on_click=create_character, args=(settings, t), width="stretch")
         if note := st.session_state.pop("new_character_note", None):
-            st.warning(note)
+            st.warning(for_page(note))
         if saved := st.session_state.pop("new_character_saved", None):
             st.success(t["card_saved"].format(path=saved), icon=":material/check_circle:")
 
@@ -153,4 +153,4 @@ def status_panel(settings: Settings, t: dict) -> None:
     else:
         status = backend_status(settings)
         ready, message = status.ready, status.message
-    st.caption(f"{t['backend']}: {'●' if ready else '○'} {message}")
+    st.caption(f"{t['backend']}: {'●' if ready else '○'} {for_page(message)}")

@@ -13,6 +13,7 @@ from streamlit.delta_generator import DeltaGenerator
 from novelchat.answering.turn import ChatTurn
 from novelchat.config import Settings
 from novelchat.roleplay.cards import Persona
+from novelchat.ui.i18n import for_page
 from novelchat.ui.messages import friendly_message
 from novelchat.voice import SpeechStream, audio_mime, open_speech, warm
 
@@ -35,7 +36,7 @@ def start_speech(choices: dict, llm: BaseChatModel | None, settings: Settings, t
     try:
         speech = open_speech(settings, card, llm, reply_lang=lang)
     except Exception as error:  # this reply goes unspoken, in one line; friendly_message logs what is a bug
-        st.caption(f"{MUTED} {friendly_message(error)}")
+        st.caption(f"{MUTED} {for_page(friendly_message(error))}")
         return None
     if speech is not None:
         choice = speech.choice
@@ -87,5 +88,5 @@ class ReplyVoice:
             return act(self.speech)
         except Exception as error:  # the voice stops, the text goes on; friendly_message logs what is a bug
             self.speech = None
-            self.player.caption(f"{MUTED} {friendly_message(error)}")
+            self.player.caption(f"{MUTED} {for_page(friendly_message(error))}")
             return None

@@ -108,3 +108,12 @@ def test_a_book_with_no_card_offers_none_of_another_books_characters(page):
     app.radio(key="mode").set_value("roleplay").run()
     assert app.selectbox(key="persona").value is None  # not 白霜
     assert any(STORY in caption.value for caption in app.sidebar.caption)
+
+
+def test_an_english_page_shows_the_english_half_of_the_model_status(page, monkeypatch):
+    """Statuses and errors come as "中文 / English": an English page shows the English half, a Chinese one both."""
+    monkeypatch.setenv("NOVELCHAT_LLM_BACKEND", "transformers")  # and no model named
+    english = " ".join(c.value for c in page(lang="en").caption)
+    assert "NOVELCHAT_LLM_MODEL is empty" in english and "未设置" not in english
+    chinese = " ".join(c.value for c in page(lang="zh").caption)
+    assert "未设置本地模型 / NOVELCHAT_LLM_MODEL is empty" in chinese

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from novelchat.config import Settings
-from novelchat.ui.i18n import TEXT, page_language
+from novelchat.ui.i18n import TEXT, for_page, page_language
 from novelchat.ui.model_loading import ModelLoader, usual_load_seconds, weights_mb
 from tests.conftest import HANG_S
 
@@ -66,3 +66,11 @@ def test_the_page_language_is_the_readers_choice_else_the_books(chosen, books, l
 def test_every_notice_exists_in_both_languages():
     assert TEXT["zh"].keys() == TEXT["en"].keys()
     assert TEXT["en"]["all_books"] == "All books" and TEXT["zh"]["all_books"] == "全部书"
+
+
+def test_a_bilingual_line_shows_its_english_half_on_an_english_page():
+    line = "已连接模型服务：qwen / Connected to qwen at http://127.0.0.1:8000/v1."
+    assert for_page(line, "en") == "Connected to qwen at http://127.0.0.1:8000/v1."
+    assert for_page(line, "zh") == line
+    assert for_page("Nothing in the book matches.", "en") == "Nothing in the book matches."
+    assert for_page("a / b", "en") == "a / b"  # no Chinese half: left whole
