@@ -17,7 +17,7 @@ from novelchat.answering.reader import Lead, Reader
 from novelchat.answering.readers import DEFAULT_READER, READERS
 from novelchat.answering.turn import ChatTurn, guarded, trim_history
 from novelchat.retrieval.library import Library
-from novelchat.retrieval.passages import Passage
+from novelchat.retrieval.passages import Passage, Retrieval
 from novelchat.retrieval.scope import Scope
 from novelchat.text.hanzi import is_chinese, simplified
 from novelchat.text.query import Query
@@ -81,7 +81,21 @@ def answer_question(
     does not seem to say when the passages do not hold the answer: that call is the model's alone. ``reader``:
     ``DEFAULT_READER`` when None (the app and the CLI pass the one ``Settings.answer_reader`` names)."""
     query = Query.parse(question)
-    found = library.retrieve(query, scope, k)
+    return answer_from(query, library.retrieve(query, scope, k), llm, scope, history=history,
+                       history_budget=history_budget, reader=reader)
+
+
+def answer_from(
+    query: Query,
+    found: Retrieval,
+    llm: BaseChatModel | None,
+    scope: Scope,
+    *,
+    history: Sequence[BaseMessage] = (),
+    history_budget: int = 1500,
+    reader: Reader | None = None,
+) -> ChatTurn:
+    """The reply to ``query`` from passages already ``found`` in ``scope`` (``answer_question`` after retrieval)."""
     best = (reader or READERS.create(DEFAULT_READER)).lead(found.passages, query, found.rarity)
     if llm is None:
         text = retrieval_only_answer(found.passages, query, best)
@@ -93,7 +107,7 @@ def answer_question(
     chain = qa_prompt(english) | llm | StrOutputParser()
     stream = chain.stream({
         "book": title, "limit": scope.describe(english), "passages": format_passages(found.passages),
-        "k": len(found.passages), "question": question, "history": trim_history(history, history_budget),
+        "k": len(found.passages), "question": query.text, "history": trim_history(history, history_budget),
     })
     return ChatTurn(found.passages, found.notes, guarded(with_citations(stream, found.passages, query)))
 
