@@ -1,7 +1,7 @@
 """Retrieval-only replies a reader can trust: how often a sentence shown as the answer holds it, and whether any
 rule over the passages can say "the book does not seem to say" reliably. Books split into fitted and held out.
 
-    python bench/answer_trust.py [--fit] [--first-run] [-k 5]
+    python bench/answer_trust.py [--fit] [--first-run] [--reader heuristic|cross-encoder] [-k 5]
 
 The question sets and their keyword-only (BM25) passages come from bench/trust_data.py (cached under
 bench/out/trust/). For every set it prints: n (answerable + not-in-book questions), visible (share of the answerable
@@ -20,7 +20,8 @@ precision >= 0.8.
 ``--fit`` refits on the ``fit`` sets only and prints the figures to store in the code: the logistic coefficients of
 ``heuristic.CONFIDENCE`` (on ``heuristic.evidence``) and ``reader.ANSWER_FIRST`` (the lowest threshold above which
 answer-first precision stays >= 0.9, each fit book judged by a fit on the others: leave one book out).
-``--first-run`` adds the sets written last by helpers who never saw the code.
+``--first-run`` adds the sets written last by helpers who never saw the code. ``--reader cross-encoder`` measures (and
+with ``--fit`` calibrates: NOVELCHAT_READER_CALIBRATION) the reranker NOVELCHAT_READER_MODEL names instead.
 """
 
 from __future__ import annotations
@@ -33,10 +34,14 @@ import _common as C  # noqa: F401  (sets the offline environment first)
 import numpy as np
 import trust_data as T
 
-from novelchat.answering.heuristic import evidence, lead, score_sentences
+from novelchat.answering.heuristic import lead
 from novelchat.answering.qa import SNIPPET_CHARS, retrieval_only_answer, snippet
+from novelchat.answering.reader import ANSWER_FIRST, Reader
+from novelchat.answering.readers import READERS
+from novelchat.config import get_settings
 from novelchat.retrieval.evaluate import squash
 from novelchat.text.hanzi import is_chinese
+from novelchat.text.query import Query
 
 OLD_ANSWERED = 0.17  # the old rule: a best sentence holding less of the question's weight got the note
 GOAL_PRECISION, GOAL_NOTE = 0.9, 0.8
@@ -56,21 +61,22 @@ class Row:
     figures: tuple[float, float]  # heuristic.evidence
 
 
-def observe(qset: T.QuestionSet, k: int) -> list[Row]:
-    """Every question of the set through the heuristic reader, on its cached passages."""
+def observe(qset: T.QuestionSet, k: int, reader: Reader) -> list[Row]:
+    """Every question of the set through ``reader``, on its cached passages; the old behaviour (the heuristic's
+    lead always shown) beside it."""
     found = qset.retrieved(k)
     rows = []
     for question, answers in [*qset.answerable, *((q, []) for q in qset.unanswerable)]:
         passages, rarity = found[question].passages, found[question].rarity
-        best = lead(passages, question, rarity)
-        ranked = sorted(score_sentences(passages, question, rarity), key=lambda s: -s.score)
+        query = Query.parse(question)
+        best, old = reader.lead(passages, query, rarity), lead(passages, query, rarity)
         holds = bool(best) and any(squash(a) in squash(best.text) for a in answers)
-        old_note = not best or best.sentences[0].held < OLD_ANSWERED
-        reply = retrieval_only_answer(passages, question, best)
-        old_reply = " ".join([best.text if best else "", *(snippet(p.text, question, None, SNIPPET_CHARS)
-                                                           for p in passages)])
+        old_note = not old or old.sentences[0].held < OLD_ANSWERED
+        reply = retrieval_only_answer(passages, query, best)
+        old_reply = " ".join([old.text if old else "", *(snippet(p.text, query, None, SNIPPET_CHARS)
+                                                         for p in passages)])
         rows.append(Row(bool(answers), holds, bool(best) and best.shown_as_answer, seen(answers, reply),
-                        seen(answers, old_reply), not old_note, old_note, evidence(ranked) if ranked else (0.0, 0.0)))
+                        seen(answers, old_reply), not old_note, old_note, best.evidence if best else (0.0, 0.0)))
     return rows
 
 
@@ -128,7 +134,7 @@ def probabilities(w: np.ndarray, rows: list[Row]) -> np.ndarray:
     return 1 / (1 + np.exp(-(np.c_[np.ones(len(rows)), np.array([r.figures for r in rows])] @ w)))
 
 
-def fit(books: dict[str, list[Row]]) -> None:
+def fit(books: dict[str, list[Row]], reader: str) -> None:
     """Print the coefficients (fitted on all these books) and the threshold: the lowest at which answer-first
     precision stays >= the goal, judged book by book on a fit that left that book out (so on books it never saw)."""
     def fitted(rows: list[Row]) -> np.ndarray:
@@ -145,9 +151,11 @@ def fit(books: dict[str, list[Row]]) -> None:
         threshold = t
     w = fitted([r for rows in books.values() for r in rows])
     shown = p >= threshold
-    print(f"fitted on {len(p)} questions of {len(books)} books: CONFIDENCE = Calibration(intercept={w[0]:.3f}, "
-          f"held={w[1]:.3f}, margin={w[2]:.3f}); ANSWER_FIRST = {threshold:.2f} (leave-one-book-out: coverage "
-          f"{shown.mean():.3f}, precision {share(int(y[shown].sum()), int(shown.sum()))})")
+    stored = (f"CONFIDENCE = Calibration(intercept={w[0]:.3f}, held={w[1]:.3f}, margin={w[2]:.3f})"
+              if reader == "heuristic" else f"NOVELCHAT_READER_CALIBRATION=[{w[0]:.3f}, {w[1]:.3f}, {w[2]:.3f}]")
+    print(f"{reader}, fitted on {len(p)} questions of {len(books)} books: {stored}; threshold {threshold:.2f} "
+          f"(leave-one-book-out: coverage {shown.mean():.3f}, precision "
+          f"{share(int(y[shown].sum()), int(shown.sum()))}; ANSWER_FIRST is {ANSWER_FIRST})")
 
 
 def main() -> int:
@@ -155,14 +163,17 @@ def main() -> int:
     parser.add_argument("-k", type=int, default=5)
     parser.add_argument("--fit", action="store_true", help="refit on the fit sets and print the figures to store")
     parser.add_argument("--first-run", action="store_true", help="add the sets written last (held out, first run)")
+    parser.add_argument("--reader", choices=READERS.names(), default="heuristic",
+                        help="the answer reader measured (its settings as the app reads them)")
     args = parser.parse_args()
     sets = T.question_sets(args.first_run)
-    observed = {qset.name: observe(qset, args.k) for qset in sets}
+    reader = READERS.create(args.reader, get_settings())
+    observed = {qset.name: observe(qset, args.k, reader) for qset in sets}
     if args.fit:
-        fit({qset.name: observed[qset.name] for qset in sets if qset.role == T.FIT})
+        fit({qset.name: observed[qset.name] for qset in sets if qset.role == T.FIT}, args.reader)
         return 0
-    print(f"k={args.k}, keyword retrieval; goal on held-out books: answer-first precision >= {GOAL_PRECISION}, "
-          f"note precision >= {GOAL_NOTE}")
+    print(f"reader {args.reader}, k={args.k}, keyword retrieval; goal on held-out books: answer-first precision >= "
+          f"{GOAL_PRECISION}, note precision >= {GOAL_NOTE}")
     for role in (T.FIT, T.HELD, T.FIRST_RUN):
         chosen = [qset for qset in sets if qset.role == role]
         if not chosen:

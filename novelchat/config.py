@@ -56,10 +56,19 @@ class Settings(BaseSettings):
 
     # --- retrieval --------------------------------------------------------------------------
     top_k: int = Field(5, ge=1, description="Passages retrieved per question.")
-    answer_reader: Literal["heuristic"] = Field(
+    answer_reader: Literal["heuristic", "cross-encoder"] = Field(
         "heuristic",
         description="What picks the answer sentence of a reply without a chat model (novelchat/answering/readers.py): "
-        "heuristic (rules, no model; it shows a sentence as the answer only when its calibrated confidence is high).",
+        "heuristic (rules, no model; it shows a sentence as the answer only when its calibrated confidence is high), "
+        "cross-encoder (a reranker model, reader_model).",
+    )
+    reader_model: str = Field(
+        "", description="Reranker for the cross-encoder reader: a folder or hub id, e.g. BAAI/bge-reranker-v2-m3."
+    )
+    reader_calibration: tuple[float, float, float] | None = Field(
+        None,
+        description="The cross-encoder reader's calibration, as bench/answer_trust.py --reader cross-encoder --fit "
+        "prints it: [intercept, score, margin] (JSON). Unset: it never presents a sentence as the answer.",
     )
 
     # --- chat model (novelchat/models) ---------------------------------------------------------------

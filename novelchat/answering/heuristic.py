@@ -197,7 +197,8 @@ def lead(
     anchors: dict[int, str] = {}
     for sentence in ranked:
         anchors.setdefault(sentence.number, sentence.text)
-    return Lead(chosen, CONFIDENCE.probability(*evidence(ranked)), anchors)
+    figures = evidence(ranked)
+    return Lead(chosen, CONFIDENCE.probability(*figures), anchors, figures)
 
 
 @dataclass(frozen=True)

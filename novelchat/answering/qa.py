@@ -13,8 +13,8 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
 from novelchat.answering.grounding import with_citations
+from novelchat.answering.heuristic import HeuristicReader
 from novelchat.answering.reader import Lead, Reader
-from novelchat.answering.readers import DEFAULT_READER, READERS
 from novelchat.answering.turn import ChatTurn, guarded, trim_history
 from novelchat.retrieval.library import Library
 from novelchat.retrieval.passages import Passage, Retrieval
@@ -79,7 +79,7 @@ def answer_question(
     """QA within the reader's scope: retrieve, then stream a grounded answer citing [n] (or, with no model, the
     passages and the answer sentence ``reader`` picks, when it is sure enough). The model is asked to say the book
     does not seem to say when the passages do not hold the answer: that call is the model's alone. ``reader``:
-    ``DEFAULT_READER`` when None (the app and the CLI pass the one ``Settings.answer_reader`` names)."""
+    the heuristic when None (the app passes the one ``Settings.answer_reader`` names)."""
     query = Query.parse(question)
     return answer_from(query, library.retrieve(query, scope, k), llm, scope, history=history,
                        history_budget=history_budget, reader=reader)
@@ -96,7 +96,7 @@ def answer_from(
     reader: Reader | None = None,
 ) -> ChatTurn:
     """The reply to ``query`` from passages already ``found`` in ``scope`` (``answer_question`` after retrieval)."""
-    best = (reader or READERS.create(DEFAULT_READER)).lead(found.passages, query, found.rarity)
+    best = (reader or HeuristicReader()).lead(found.passages, query, found.rarity)
     if llm is None:
         text = retrieval_only_answer(found.passages, query, best)
         return ChatTurn(found.passages, found.notes, iter([text]), spoken_answer(best, query))

@@ -1,7 +1,8 @@
 """The reader interface: what picks, from the retrieved passages, the sentence(s) that answer a question.
 
 A reader is any object with ``lead(passages, query, rarity)``; the ones NovelChat knows are listed by name in
-``novelchat.answering.readers``. Today there is one, the heuristic rules of ``novelchat.answering.heuristic``.
+``novelchat.answering.readers``: the heuristic rules of ``novelchat.answering.heuristic`` (the default), and a
+cross-encoder model (``novelchat.answering.cross_encoder``) for those who have one.
 
 A lead's ``confidence`` is a probability (calibrated by bench/answer_trust.py on books split into fitted and held
 out): that the sentence(s) shown as the answer hold it. A reply presents them as the answer only at
@@ -37,11 +38,13 @@ class Sentence:
 @dataclass
 class Lead:
     """The best sentence(s) of the passages; ``confidence``, the probability (0..1) that they hold the answer;
-    ``anchors``, each passage's own best sentence by its number (what a reply cuts that passage around)."""
+    ``anchors``, each passage's own best sentence by its number (what a reply cuts that passage around);
+    ``evidence``, the reader's two figures its confidence is calibrated on (bench/answer_trust.py fits them)."""
 
     sentences: list[Sentence]
     confidence: float = 0.0
     anchors: dict[int, str] = field(default_factory=dict)
+    evidence: tuple[float, float] = (0.0, 0.0)
 
     @property
     def shown_as_answer(self) -> bool:

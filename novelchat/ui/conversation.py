@@ -12,7 +12,6 @@ from langchain_core.messages import BaseMessage
 from streamlit.delta_generator import DeltaGenerator
 
 from novelchat.answering.qa import answer_question, highlight
-from novelchat.answering.readers import READERS
 from novelchat.answering.turn import ChatTurn, to_messages
 from novelchat.config import Settings
 from novelchat.retrieval.library import Library
@@ -21,6 +20,7 @@ from novelchat.roleplay.chains import roleplay_reply
 from novelchat.ui.i18n import for_page
 from novelchat.ui.messages import friendly_message
 from novelchat.ui.speech import ReplyVoice, start_speech
+from novelchat.ui.state import answer_reader
 from novelchat.ui.transcript import transcript_markdown
 from novelchat.voice import audio_mime
 
@@ -91,9 +91,11 @@ def reply(
         return roleplay_reply(prompt, choices["persona"], library, llm, choices["scope"], history=history,
                               history_budget=settings.history_token_budget,
                               max_sentences=settings.roleplay_max_sentences)
+    reader, unavailable = answer_reader(settings)
+    if unavailable:
+        st.caption(f"⚠️ {for_page(unavailable)}")
     return answer_question(prompt, library, llm, choices["scope"], k=choices["top_k"], history=history,
-                           history_budget=settings.history_token_budget,
-                           reader=READERS.create(settings.answer_reader))
+                           history_budget=settings.history_token_budget, reader=reader)
 
 
 def avatar(role: str, choices: dict) -> str | None:

@@ -8,7 +8,11 @@ from pathlib import Path
 import streamlit as st
 from langchain_core.language_models import BaseChatModel
 
+from novelchat.answering.heuristic import HeuristicReader
+from novelchat.answering.reader import Reader
+from novelchat.answering.readers import READERS
 from novelchat.config import Settings
+from novelchat.errors import NovelChatError
 from novelchat.index.background import BackgroundBuild
 from novelchat.models import backend_status
 from novelchat.retrieval.library import Library
@@ -31,6 +35,17 @@ def indexer(_settings: Settings) -> BackgroundBuild:
     job = BackgroundBuild(_settings)
     job.start()
     return job
+
+
+@st.cache_resource(show_spinner=False)
+def answer_reader(_settings: Settings) -> tuple[Reader, str | None]:
+    """The server's one answer reader (``Settings.answer_reader``), made at the first question; when it cannot be
+    made, the heuristic and the one line saying why."""
+    try:
+        return READERS.create(_settings.answer_reader, _settings), None
+    except NovelChatError as error:
+        log.warning("answer reader %s unavailable, using the heuristic: %s", _settings.answer_reader, error)
+        return HeuristicReader(), error.friendly
 
 
 @st.cache_resource
