@@ -48,7 +48,7 @@ NOTHING_FOUND = ("书中没有找到相关段落。", "Nothing in the book match
 PASSAGES_ONLY = ("以下是书中与问题最相关的段落：", "The passages most related to your question:")
 SNIPPET_CHARS = 120  # of each passage in a retrieval-only reply (Chinese)
 SNIPPET_CHARS_LATIN = 300  # the same for a passage in a Latin script: about as much said (bench/answer_trust.py)
-_ANCHOR_LEAD = 6  # a cut starts this share of its width before its anchor sentence
+_ANCHOR_LEAD = 6  # a cut starts 1/6 of its width before its anchor sentence
 _PARTICLES = frozenset("的了是吗呢吧啊呀么")  # a character bigram holding one (伯的, 的黄) is no word to highlight
 
 
