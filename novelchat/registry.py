@@ -5,6 +5,7 @@ settings, the UI and the docs list the same choices from one table instead of if
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -29,6 +30,15 @@ class Entry(Generic[T]):
         """One line: the summary, or what is missing."""
         missing = self.check()
         return self.summary if missing is None else f"{self.summary} — unavailable: {missing}"
+
+
+def installed(*modules: str) -> Callable[[], str | None]:
+    """A registry check: None when every module can be imported, else what to install (nothing is imported)."""
+    def check() -> str | None:
+        missing = [name for name in modules if importlib.util.find_spec(name) is None]
+        return f"pip install {' '.join(missing)}" if missing else None
+
+    return check
 
 
 class Registry(Generic[T]):

