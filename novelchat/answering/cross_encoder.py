@@ -16,8 +16,8 @@ from typing import Protocol
 
 import numpy as np
 
-from novelchat.answering.heuristic import Calibration, narration, sentences
-from novelchat.answering.reader import Lead, Sentence
+from novelchat.answering.heuristic import Calibration, evidence, narration, sentences
+from novelchat.answering.reader import Lead, Sentence, anchors_of
 from novelchat.errors import NovelChatError
 from novelchat.retrieval.passages import Passage
 from novelchat.text.hanzi import simplified
@@ -50,16 +50,11 @@ class CrossEncoderReader:
         if not pieces:
             return None
         scores = np.asarray(self.model.predict([(query.text, text) for _, text in pieces]), dtype=float).ravel()
-        order = np.argsort(-scores, kind="stable")
-        best = float(scores[order[0]])
-        runner = next((float(scores[i]) for i in order[1:] if pieces[i][1] != pieces[order[0]][1]), 0.0)
-        margin = 1 - max(runner, 0.0) / best if best > 0 else 0.0
-        anchors: dict[int, str] = {}
-        for i in order:
-            anchors.setdefault(pieces[i][0], pieces[i][1])
-        number, text = pieces[order[0]]
-        confidence = self.calibration.probability(best, margin) if self.calibration else 0.0
-        return Lead([Sentence(number, text, best, best)], confidence, anchors, (best, margin))
+        ranked = sorted((Sentence(number, text, float(score), float(score)) for (number, text), score
+                         in zip(pieces, scores, strict=True)), key=lambda s: -s.score)
+        figures = evidence(ranked)  # the best score (a reranker gives 0..1: under evidence's cap) and its margin
+        confidence = self.calibration.probability(*figures) if self.calibration else 0.0
+        return Lead(ranked[:1], confidence, anchors_of(ranked), figures)
 
 
 def load_cross_encoder(model: str, device: str | None = None) -> PairScorer:

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from novelchat.answering.reader import Lead, Sentence
+from novelchat.answering.reader import Lead, Sentence, anchors_of
 from novelchat.answering.shapes import answer_shape
 from novelchat.books.novel import CHAPTER_HEADING
 from novelchat.retrieval.passages import Passage
@@ -194,11 +194,8 @@ def lead(
     best = ranked[0]
     runner = next((s for s in ranked[1:] if s.text != best.text), None)
     chosen = [best] + ([runner] if runner and runner.score >= knobs.runner_up * best.score > 0 else [])
-    anchors: dict[int, str] = {}
-    for sentence in ranked:
-        anchors.setdefault(sentence.number, sentence.text)
     figures = evidence(ranked)
-    return Lead(chosen, CONFIDENCE.probability(*figures), anchors, figures)
+    return Lead(chosen, CONFIDENCE.probability(*figures), anchors_of(ranked), figures)
 
 
 @dataclass(frozen=True)

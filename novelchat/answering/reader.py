@@ -12,7 +12,7 @@ it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -60,6 +60,14 @@ class Lead:
     def cited(self) -> str:
         """The sentences, each followed by its passage's citation: ``…五遍。 [2]``."""
         return "".join(f"{s.text} [{s.number}]" for s in self.sentences)
+
+
+def anchors_of(ranked: Iterable[Sentence]) -> dict[int, str]:
+    """Each passage's best sentence (``Lead.anchors``), from sentences best first."""
+    anchors: dict[int, str] = {}
+    for sentence in ranked:
+        anchors.setdefault(sentence.number, sentence.text)
+    return anchors
 
 
 class Reader(Protocol):
