@@ -28,7 +28,7 @@ from novelchat.config import Settings  # noqa: E402
 from novelchat.index.build import build_index  # noqa: E402
 from novelchat.models import load_chat_model  # noqa: E402
 from novelchat.retrieval.library import Library  # noqa: E402
-from novelchat.retrieval.passages import Retrieval  # noqa: E402
+from novelchat.retrieval.passages import Passage, Retrieval  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -85,6 +85,11 @@ def serve(command: list[str], ready_url: str, timeout: float = 30) -> Iterator[s
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """``python ARGS`` run from the repository root, its output captured."""
     return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def passage(text: str, chapter: int = 1, title: str = "书", heading: str = "第{}章") -> Passage:
+    """A hand-made passage of book ``title``, chapter ``chapter`` (its heading from ``heading``)."""
+    return Passage("b", title, chapter, heading.format(chapter), 0, len(text), text)
 
 
 def retrieve_all(library: Library, question: str, k: int, **options) -> Retrieval:

@@ -17,10 +17,11 @@ from novelchat.answering.qa import (
 )
 from novelchat.answering.reader import ANSWER_FIRST, Lead, Sentence
 from novelchat.retrieval.passages import Passage
+from tests.conftest import passage as a_passage
 
 
 def passage(text: str, chapter: int = 1) -> Passage:
-    return Passage("b", "灯", chapter, f"第{chapter}章", 0, len(text), text)
+    return a_passage(text, chapter, title="灯")
 
 
 PASSAGES = [

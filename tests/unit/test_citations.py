@@ -13,10 +13,11 @@ from novelchat.answering.grounding import (
     within_sources,
 )
 from novelchat.retrieval.passages import Passage
+from tests.conftest import passage as a_passage
 
 
 def passage(text: str, chapter: int = 1) -> Passage:
-    return Passage("b", "The Lamp", chapter, f"Chapter {chapter}", 0, len(text), text)
+    return a_passage(text, chapter, title="The Lamp", heading="Chapter {}")
 
 
 FIVE = [

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 from novelchat.answering.grounding import CITATION, cite, with_citations
-from novelchat.retrieval.passages import Passage
-
-
-def passage(text: str, chapter: int = 1) -> Passage:
-    return Passage("b", "书", chapter, f"第{chapter}章", 0, len(text), text)
-
+from tests.conftest import passage
 
 PASSAGES = [
     passage("The lighthouse on Gull Point was built in 1871 by Silas Quill, a mason from the mainland."),
