@@ -66,7 +66,7 @@ def respond(asked: list[dict], choices: dict, library: Library, llm: BaseChatMod
         try:
             turn = reply(prompt, choices, library, llm, history, settings)
             for note in turn.notes:
-                st.caption(f"ℹ️ {note}")
+                st.caption(f"ℹ️ {for_page(note)}")
             voice = ReplyVoice(start_speech(choices, llm, settings, t) if choices["voice"] else None, st.empty())
             shown = st.empty()
             for piece in voice.spoken(turn):

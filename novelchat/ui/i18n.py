@@ -12,7 +12,7 @@ from novelchat.index.store import BookEntry
 from novelchat.ui.state import book_language
 
 LANGUAGES = ("zh", "en")
-_BILINGUAL = re.compile(r"(?P<zh>.*?[\u3400-\u9fff].*?) / (?P<en>[^\u3400-\u9fff]+)", re.DOTALL)
+_BILINGUAL = re.compile(r"(?P<zh>.*?[\u3400-\u9fff].*?) / (?P<en>[A-Za-z].*)", re.DOTALL)  # en may name a 书
 TEXT = {
     "zh": {
         "title": "书聊", "book": "书", "all_books": "全部书", "mode": "模式", "qa": "问答", "roleplay": "角色扮演",

@@ -117,3 +117,13 @@ def test_an_english_page_shows_the_english_half_of_the_model_status(page, monkey
     assert "NOVELCHAT_LLM_MODEL is empty" in english and "未设置" not in english
     chinese = " ".join(c.value for c in page(lang="zh").caption)
     assert "未设置本地模型 / NOVELCHAT_LLM_MODEL is empty" in chinese
+
+
+def test_an_english_page_shows_the_english_half_of_a_retrieval_notice(page, monkeypatch):
+    """The embeddings server is down: the reply's notice (keyword search only) is in the page's language."""
+    monkeypatch.setenv("NOVELCHAT_EMBEDDING_BACKEND", "openai")
+    monkeypatch.setenv("NOVELCHAT_EMBEDDING_URL", "http://127.0.0.1:9/v1")
+    app = page(lang="en")
+    app.chat_input[0].set_value("How many steps does the lighthouse have?").run()
+    notices = [c.value for c in app.caption if c.value.startswith("ℹ️")]
+    assert len(notices) == 2 and all(n.startswith("ℹ️ vectors for ") for n in notices), notices  # not 向量索引…

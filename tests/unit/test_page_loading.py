@@ -74,3 +74,5 @@ def test_a_bilingual_line_shows_its_english_half_on_an_english_page():
     assert for_page(line, "zh") == line
     assert for_page("Nothing in the book matches.", "en") == "Nothing in the book matches."
     assert for_page("a / b", "en") == "a / b"  # no Chinese half: left whole
+    titled = "《青石镇的灯》的向量索引尚未完成 / vectors for 青石镇的灯 are not ready"
+    assert for_page(titled, "en") == "vectors for 青石镇的灯 are not ready"  # a book's own title stays
